@@ -1,0 +1,139 @@
+"""One YAML file, validated at start with messages that name the key and the problem.
+
+Every setting has a default (the table :data:`SETTINGS`); ``PAGERO_<SECTION>_<KEY>``
+environment variables override the file; command-line options override both.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from connect_core.errors import ConfigError
+from connect_core.paths import default_data_dir
+
+
+@dataclass(frozen=True)
+class Setting:
+    type: type | tuple[type, ...]
+    default: Any
+    choices: tuple[Any, ...] = ()
+    minimum: float | None = None
+    help: str = ""
+
+
+SETTINGS: dict[str, Setting] = {
+    "printer.name": Setting(str, "Pagero Printer", help="the printer's name as clients show it"),
+    "printer.listen": Setting(str, "0.0.0.0:8631", help="HOST:PORT for IPP and the status page"),
+    "printer.paper": Setting(str, "A4", choices=("A4", "Letter")),
+    "printer.location": Setting(str, ""),
+    "printer.dnssd": Setting(bool, True, help="advertise the printer with DNS-SD"),
+    "storage.data_dir": Setting(str, "", help="spool, database and printer identity (default per platform)"),
+    "storage.database_url": Setting(str, "", help="SQLAlchemy URL (default: SQLite in the data dir)"),
+    "limits.max_job_bytes": Setting(int, 1024 * 1024 * 1024, minimum=1024),
+    "limits.idle_timeout": Setting((int, float), 30, minimum=1),
+    "limits.min_free_bytes": Setting(int, 64 * 1024 * 1024, minimum=0),
+}
+
+
+@dataclass
+class Config:
+    """Validated settings, by dotted key."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    source: Path | None = None
+
+    def __getitem__(self, key: str) -> Any:
+        return self.values[key]
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(self.values["storage.data_dir"]) if self.values["storage.data_dir"] else default_data_dir()
+
+    @property
+    def listen(self) -> tuple[str, int]:
+        return parse_listen(self.values["printer.listen"])
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    """``HOST:PORT`` (IPv6 as ``[::1]:PORT``) into a host and a port."""
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ConfigError(f"printer.listen: {text!r} is not HOST:PORT")
+    host = host.strip("[]") or "0.0.0.0"
+    return host, int(port)
+
+
+def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(_flatten(value, dotted + "."))
+        else:
+            flat[dotted] = value
+    return flat
+
+
+def _check(key: str, value: Any) -> Any:
+    setting = SETTINGS.get(key)
+    if setting is None:
+        raise ConfigError(f"{key}: unknown setting")
+    types = setting.type if isinstance(setting.type, tuple) else (setting.type,)
+    if isinstance(value, bool) and bool not in types:
+        raise ConfigError(f"{key}: expected {types[0].__name__}, got a boolean")
+    if not isinstance(value, types):
+        raise ConfigError(f"{key}: expected {types[0].__name__}, got {type(value).__name__} {value!r}")
+    if setting.choices and value not in setting.choices:
+        raise ConfigError(f"{key}: {value!r} is not one of {', '.join(map(str, setting.choices))}")
+    if setting.minimum is not None and value < setting.minimum:
+        raise ConfigError(f"{key}: {value!r} is below the minimum {setting.minimum}")
+    return value
+
+
+def _from_env(key: str, raw: str) -> Any:
+    setting = SETTINGS[key]
+    types = setting.type if isinstance(setting.type, tuple) else (setting.type,)
+    try:
+        if bool in types:
+            if raw.lower() not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
+                raise ValueError(raw)
+            return raw.lower() in ("1", "true", "yes", "on")
+        if int in types:
+            return int(raw)
+        if float in types:
+            return float(raw)
+    except ValueError as error:
+        raise ConfigError(f"{key}: environment value {raw!r} is not a {types[0].__name__}") from error
+    return raw
+
+
+def load_config(path: Path | None, overrides: dict[str, Any] | None = None) -> Config:
+    """Defaults, then the YAML file (if any), then the environment, then ``overrides``."""
+    values = {key: setting.default for key, setting in SETTINGS.items()}
+    if path is not None:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as error:
+            raise ConfigError(f"{path}: cannot read the configuration file ({error.strerror})") from error
+        try:
+            data = yaml.safe_load(text) or {}
+        except yaml.YAMLError as error:
+            raise ConfigError(f"{path}: not valid YAML ({error})") from error
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: the configuration must be a mapping of sections")
+        for key, value in _flatten(data).items():
+            values[key] = _check(key, value)
+    for key in SETTINGS:
+        env = "PAGERO_" + key.upper().replace(".", "_")
+        if env in os.environ:
+            values[key] = _check(key, _from_env(key, os.environ[env]))
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            values[key] = _check(key, value)
+    parse_listen(values["printer.listen"])
+    return Config(values, path)

@@ -1,0 +1,129 @@
+"""``pagero-connect serve``: the printer, the status page and the workers in one process."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import sys
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import uvicorn
+
+from connect_core.config import Config
+from connect_core.intake import PrintIntake
+from connect_core.spool import Spool
+from connect_core.store import Database, open_database
+from connect_core.web.app import create_app
+from ipp.asgi import HttpLimits, IppApp
+from ipp.attributes import PrinterConfig
+from ipp.printer import Printer
+
+log = logging.getLogger("connect_core.serve")
+
+
+@dataclass
+class Product:
+    """Everything ``serve`` wires together, for tests and for the server."""
+
+    config: Config
+    db: Database
+    spool: Spool
+    intake: PrintIntake
+    printer: Printer
+    app: IppApp
+
+
+def printer_uuid(data_dir: Path) -> str:
+    """The printer's persistent ``printer-uuid`` (clients break when it changes)."""
+    path = data_dir / "printer-uuid"
+    try:
+        value = path.read_text().strip()
+        uuid.UUID(value)
+        return f"urn:uuid:{value}"
+    except (OSError, ValueError):
+        value = str(uuid.uuid4())
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(value + "\n")
+        with open(tmp, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+        return f"urn:uuid:{value}"
+
+
+def build(config: Config) -> Product:
+    """Open the store and spool, recover from any crash, and build the ASGI app."""
+    data_dir = config.data_dir
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    db = open_database(config["storage.database_url"], data_dir)
+    spool = Spool(data_dir / "spool")
+    intake = PrintIntake(db, spool, min_free_bytes=config["limits.min_free_bytes"])
+    intake.recover()
+    printer_config = PrinterConfig(
+        name=config["printer.name"],
+        uuid=printer_uuid(data_dir),
+        location=config["printer.location"],
+        paper=config["printer.paper"],
+        max_job_bytes=config["limits.max_job_bytes"],
+    )
+    printer = Printer(printer_config, intake)
+    web = create_app(db, printer_config.name, printer.path)
+    app = IppApp(printer, web, HttpLimits(idle_timeout=float(config["limits.idle_timeout"])))
+    return Product(config, db, spool, intake, printer, app)
+
+
+def public_host(host: str, port: int) -> str:
+    """How clients reach ``host:port``: a wildcard address becomes this machine's name."""
+    if host in ("0.0.0.0", "::", ""):
+        host = socket.getfqdn() or socket.gethostname()
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{host}:{port}"
+
+
+class _Server(uvicorn.Server):
+    def __init__(self, config: uvicorn.Config, banner: str) -> None:
+        super().__init__(config)
+        self.banner = banner
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if not self.should_exit:
+            print(self.banner, flush=True)
+
+
+def run(config: Config) -> int:
+    """Serve until SIGTERM or SIGINT; returns the exit code."""
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+    product = build(config)
+    host, port = config.listen
+    where = public_host(host, port)
+    banner = "\n".join(
+        [
+            f"Pagero Connect is running (data in {config.data_dir}).",
+            f"  Printer URI:  ipp://{where}{product.printer.path}",
+            f"  Status page:  http://{where}/",
+        ]
+    )
+    server = _Server(
+        uvicorn.Config(
+            product.app,
+            host=host,
+            port=port,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            timeout_keep_alive=30,
+        ),
+        banner,
+    )
+    try:
+        server.run()
+    finally:
+        product.db.dispose()
+    log.info("stopped")
+    return 0

@@ -1,0 +1,58 @@
+"""Engine set-up: the durability settings are applied to, and read back from, every connection."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+
+from connect_core.store.schema import metadata
+
+
+@dataclass
+class Database:
+    """Two engines on one database: ``writer`` begins IMMEDIATE (one writer at a time,
+    no SQLITE_BUSY surprises mid-transaction), ``reader`` begins deferred."""
+
+    url: str
+    writer: Engine
+    reader: Engine
+
+    def dispose(self) -> None:
+        self.writer.dispose()
+        self.reader.dispose()
+
+
+def _sqlite_engine(url: str, immediate: bool) -> Engine:
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+def open_database(url: str | None, data_dir: Path) -> Database:
+    """Open (and create) the store; the default is ``<data_dir>/connect.db``."""
+    if not url:
+        url = f"sqlite:///{data_dir / 'connect.db'}"
+    if url.startswith("sqlite"):
+        writer = _sqlite_engine(url, immediate=True)
+        reader = _sqlite_engine(url, immediate=False)
+    else:
+        writer = reader = create_engine(url, pool_pre_ping=True)
+    metadata.create_all(writer)
+    return Database(url, writer, reader)

@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.harness import Server
+
+
+@pytest.fixture
+def data_root() -> Iterator[Path]:
+    """A private folder on real disk (not /tmp: Ghostscript may read /tmp)."""
+    root = Path(tempfile.mkdtemp(prefix="pagero-test-", dir="/var/tmp"))
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def server(data_root: Path) -> Iterator[Server]:
+    """A running product on a free loopback port with an empty data dir."""
+    srv = Server(data_root / "data").start()
+    yield srv
+    srv.stop()
