@@ -93,6 +93,11 @@ class _Server(uvicorn.Server):
         if not self.should_exit:
             print(self.banner, flush=True)
 
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().shutdown(sockets)
+        # uvicorn re-raises the stop signal after a graceful shutdown; a clean stop is exit 0.
+        self._captured_signals.clear()
+
 
 def run(config: Config) -> int:
     """Serve until SIGTERM or SIGINT; returns the exit code."""
