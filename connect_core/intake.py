@@ -22,6 +22,7 @@ from connect_core.spool import PartialDocument, Spool
 from connect_core.store import Database, print_jobs
 from ipp.sink import DocumentWriter, JobInfo, JobTicket, SinkRefused
 from ipp.status import JobState, StatusCode
+from printer_backend.sniff import describe, sniff
 
 log = logging.getLogger("connect_core.intake")
 
@@ -103,6 +104,13 @@ class PrintIntake:
 
     def store_document(self, writer: DocumentWriter, ticket: JobTicket, job_id: int | None, last: bool) -> JobInfo:
         assert isinstance(writer, _Writer)
+        head = writer.partial.head
+        if sniff(head) is None:
+            writer.abort()
+            raise SinkRefused(
+                StatusCode.CLIENT_ERROR_DOCUMENT_FORMAT_NOT_SUPPORTED,
+                f"Pagero Printer cannot print {describe(head)}: send PDF, PostScript, PWG raster, URF, JPEG or text",
+            )
         try:
             stored = self.spool.keep(writer.partial)
         except OSError as error:
@@ -115,11 +123,10 @@ class PrintIntake:
             "size_bytes": stored.size,
             "documents": 1,
             "document_format": ticket.document_format,
-            "state": int(JobState.COMPLETED),
-            "state_reasons": "job-completed-successfully",
-            "state_message": "Document received.",
+            "state": int(JobState.PROCESSING),
+            "state_reasons": "job-transforming",
+            "state_message": "Converting to PDF.",
             "processing_at": now,
-            "completed_at": now,
         }
         with self.db.writer.begin() as conn:
             if job_id is None:

@@ -14,6 +14,7 @@ import uvicorn
 
 from connect_core.config import Config
 from connect_core.intake import PrintIntake
+from connect_core.pipeline import Pipeline
 from connect_core.spool import Spool
 from connect_core.store import Database, open_database
 from connect_core.web.app import create_app
@@ -32,6 +33,7 @@ class Product:
     db: Database
     spool: Spool
     intake: PrintIntake
+    pipeline: Pipeline
     printer: Printer
     app: IppApp
 
@@ -59,7 +61,8 @@ def build(config: Config) -> Product:
     data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     db = open_database(config["storage.database_url"], data_dir)
     spool = Spool(data_dir / "spool")
-    intake = PrintIntake(db, spool, min_free_bytes=config["limits.min_free_bytes"])
+    pipeline = Pipeline(db, spool, paper=config["printer.paper"])
+    intake = PrintIntake(db, spool, min_free_bytes=config["limits.min_free_bytes"], on_stored=pipeline.wake)
     intake.recover()
     printer_config = PrinterConfig(
         name=config["printer.name"],
@@ -71,7 +74,7 @@ def build(config: Config) -> Product:
     printer = Printer(printer_config, intake)
     web = create_app(db, printer_config.name, printer.path)
     app = IppApp(printer, web, HttpLimits(idle_timeout=float(config["limits.idle_timeout"])))
-    return Product(config, db, spool, intake, printer, app)
+    return Product(config, db, spool, intake, pipeline, printer, app)
 
 
 def public_host(host: str, port: int) -> str:
@@ -126,9 +129,11 @@ def run(config: Config) -> int:
         ),
         banner,
     )
+    product.pipeline.start()
     try:
         server.run()
     finally:
+        product.pipeline.stop()
         product.db.dispose()
     log.info("stopped")
     return 0

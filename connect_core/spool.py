@@ -17,6 +17,8 @@ from pathlib import Path
 from connect_core.crash import crash_point
 
 DOCUMENT = "document"
+PDF = "document.pdf"
+HEAD_BYTES = 4096
 
 
 def fsync_dir(path: Path) -> None:
@@ -45,6 +47,8 @@ class PartialDocument:
         self.path = path
         self.uuid = doc_uuid
         self.size = 0
+        self.head = b""
+        """The first bytes of the document, enough to tell its format."""
         self._hash = hashlib.sha256()
         self._fd: int | None = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_BINARY", 0), 0o600)
 
@@ -54,6 +58,8 @@ class PartialDocument:
         while view:
             written = os.write(self._fd, view)
             view = view[written:]
+        if len(self.head) < HEAD_BYTES:
+            self.head += data[: HEAD_BYTES - len(self.head)]
         self.size += len(data)
         self._hash.update(data)
 
@@ -112,6 +118,10 @@ class Spool:
 
     def document_path(self, doc_uuid: str) -> Path:
         return self.jobs / doc_uuid / DOCUMENT
+
+    def pdf_path(self, doc_uuid: str) -> Path:
+        """Where the document's PDF lives once converted."""
+        return self.jobs / doc_uuid / PDF
 
     def free_bytes(self) -> int:
         return shutil.disk_usage(self.root).free

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import BigInteger, Boolean, Column, DateTime, Index, Integer, MetaData, String, Table, Text
 
 metadata = MetaData()
 
@@ -22,6 +22,9 @@ print_jobs = Table(
     Column("document_uuid", String(36), nullable=True, unique=True),
     Column("sha256", String(64), nullable=True),
     Column("documents", Integer, nullable=False, default=0),
+    Column("source_format", String(100), nullable=True),
+    Column("pages", Integer, nullable=True),
+    Column("has_text", Boolean, nullable=True),
     Column("impressions", Integer, nullable=False, default=0),
     Column("attributes", Text, nullable=False, default="{}"),
     Column("created_at", DateTime, nullable=False),

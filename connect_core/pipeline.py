@@ -1,0 +1,148 @@
+"""The pipeline: what happens to a stored document, one named step after another.
+
+Steps run on worker threads inside ``serve``; their progress lives in the store, so
+a restart picks up every document that had not finished (nothing is held only in
+memory).  Step one, *convert*, turns the stored print document into a PDF with
+``printer_backend``; the IPP job is completed once the PDF exists, or aborted with
+the reason when the document is refused.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select, update
+
+from connect_core.crash import crash_point
+from connect_core.intake import utcnow
+from connect_core.spool import Spool
+from connect_core.store import Database, print_jobs
+from ipp.status import JobState
+from printer_backend.errors import BackendError
+from printer_backend.limits import Limits
+
+if TYPE_CHECKING:
+    from printer_backend.convert import Conversion
+
+log = logging.getLogger("connect_core.pipeline")
+
+Converter = Callable[..., "Conversion"]
+
+
+def _default_converter() -> Converter | None:
+    try:
+        from printer_backend.convert import convert
+    except ImportError:  # the backend is still being built in this tree
+        return None
+    return convert
+
+
+@dataclass
+class Pipeline:
+    """Worker threads that carry stored documents through the steps."""
+
+    db: Database
+    spool: Spool
+    paper: str = "A4"
+    limits: Limits = field(default_factory=Limits)
+    workers: int = 1
+    converter: Converter | None = field(default_factory=_default_converter)
+    _queue: queue.Queue[int | None] = field(default_factory=queue.Queue, init=False)
+    _threads: list[threading.Thread] = field(default_factory=list, init=False)
+    _busy: set[int] = field(default_factory=set, init=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+
+    def start(self) -> None:
+        """Start the workers and queue every document a previous run left unfinished."""
+        with self.db.reader.connect() as conn:
+            pending = [jid for (jid,) in conn.execute(
+                select(print_jobs.c.id)
+                .where(print_jobs.c.state == int(JobState.PROCESSING), print_jobs.c.document_uuid.is_not(None))
+                .order_by(print_jobs.c.id)
+            )]
+        if pending:
+            log.info("resuming %d unfinished document(s)", len(pending))
+        for job_id in pending:
+            self._queue.put(job_id)
+        for n in range(self.workers):
+            thread = threading.Thread(target=self._work, name=f"pipeline-{n}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def wake(self, job_id: int) -> None:
+        """A document was just stored: process it soon."""
+        self._queue.put(job_id)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        for _ in self._threads:
+            self._queue.put(None)
+        for thread in self._threads:
+            thread.join(timeout)
+        self._threads.clear()
+
+    def idle(self) -> bool:
+        """Nothing queued and nothing being worked on (for tests and benchmarks)."""
+        with self._lock:
+            return self._queue.empty() and not self._busy
+
+    def _work(self) -> None:
+        while True:
+            job_id = self._queue.get()
+            if job_id is None:
+                return
+            with self._lock:
+                if job_id in self._busy:
+                    continue
+                self._busy.add(job_id)
+            try:
+                self.convert_job(job_id)
+            except Exception:
+                log.exception("job %d: unexpected error; it stays queued for the next start", job_id)
+            finally:
+                with self._lock:
+                    self._busy.discard(job_id)
+
+    # -- step: convert -------------------------------------------------------------------
+
+    def convert_job(self, job_id: int) -> None:
+        """Turn job ``job_id``'s document into a PDF and complete (or abort) the IPP job."""
+        with self.db.reader.connect() as conn:
+            row = conn.execute(select(print_jobs).where(print_jobs.c.id == job_id)).first()
+        if row is None or row.state != JobState.PROCESSING or row.document_uuid is None:
+            return
+        source: Path = self.spool.document_path(row.document_uuid)
+        target = self.spool.pdf_path(row.document_uuid)
+        crash_point("during_conversion")
+        if self.converter is None:
+            self._finish(job_id, JobState.COMPLETED, "job-completed-successfully", "Document received.")
+            return
+        try:
+            result = self.converter(source, target, paper=self.paper, limits=self.limits,
+                                    claimed_format=row.document_format)
+        except BackendError as error:
+            log.warning("job %d refused: %s", job_id, error.reason)
+            self._finish(job_id, JobState.ABORTED, "document-format-error", f"Refused: {error.reason}")
+            return
+        note = "" if result.has_text else " It has no usable text layer."
+        self._finish(
+            job_id, JobState.COMPLETED, "job-completed-successfully",
+            f"Converted to PDF ({result.pages} page{'s' if result.pages != 1 else ''}).{note}",
+            source_format=result.source_format, pages=result.pages, has_text=result.has_text,
+            impressions=result.pages,
+        )
+        log.info("job %d converted: %s, %d page(s)", job_id, result.source_format, result.pages)
+
+    def _finish(self, job_id: int, state: JobState, reason: str, message: str, **values: object) -> None:
+        with self.db.writer.begin() as conn:
+            conn.execute(
+                update(print_jobs)
+                .where(print_jobs.c.id == job_id, print_jobs.c.state == int(JobState.PROCESSING))
+                .values(state=int(state), state_reasons=reason, state_message=message,
+                        completed_at=utcnow(), **values)
+            )
