@@ -1,13 +1,23 @@
-"""The ``pagero-connect`` command."""
+"""The ``pagero-connect`` command: one subcommand per task, each a small handler.
+
+Every subcommand accepts ``--config FILE`` and ``--data-dir DIR`` and works while
+``serve`` runs on the same data dir (the store is shared safely through SQLite WAL).
+Errors become one line on stderr and exit code 2.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from connect_core.config import load_config
+from connect_core.config import Config, load_config
 from connect_core.errors import ConnectError
+
+Handler = Callable[[argparse.Namespace, Config], int]
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -15,12 +25,182 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", help="data directory (spool, database); overrides the config")
 
 
+def _command(commands: Any, name: str, help: str, handler: Handler) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = commands.add_parser(name, help=help, description=help)
+    _common(parser)
+    parser.set_defaults(handler=handler)
+    return parser
+
+
+# -- handlers ---------------------------------------------------------------------------
+
+
+def cmd_serve(args: argparse.Namespace, config: Config) -> int:
+    from connect_core.serve import run
+
+    return run(config)
+
+
+def cmd_list(args: argparse.Namespace, config: Config) -> int:
+    from connect_core.invoices import list_invoices
+
+    with _store(config) as (db, _spool):
+        rows = list_invoices(db, state=args.state, limit=args.limit)
+    if args.json:
+        print(json.dumps(rows, indent=1))
+        return 0
+    if not rows:
+        print("No invoices.")
+    for row in rows:
+        number = row["invoice_number"] or "-"
+        reason = f"  ({row['reason']})" if row["reason"] else ""
+        print(f"{row['id']:>6}  {row['state']:<18} job {row['job_id']:<6} {number:<20} {row['created']}{reason}")
+    return 0
+
+
+def cmd_show(args: argparse.Namespace, config: Config) -> int:
+    from connect_core.invoices import get_invoice
+
+    with _store(config) as (db, _spool):
+        data = get_invoice(db, args.id)
+    if args.json:
+        print(json.dumps(data, indent=1))
+        return 0
+    print(f"Invoice {data['id']}: {data['state']}" + (f" — {data['reason']}" if data["reason"] else ""))
+    for key in ("invoice_number", "issue_date", "due_date", "total", "currency", "seller", "buyer", "pages",
+                "source_format", "sha256"):
+        print(f"  {key.replace('_', ' '):<15} {data[key] if data[key] is not None else '-'}")
+    job = data["job"]
+    if job:
+        print(f"  print job       {job['id']} “{job['name']}” from {job['user']} via {job['door']}")
+    print("History:")
+    for event in data["history"]:
+        change = f" [{event['from'] or '-'} → {event['to']}]" if event["to"] else ""
+        why = f": {event['why']}" if event["why"] else ""
+        print(f"  {event['at']}  {event['what']}{change} by {event['who']}{why}")
+    return 0
+
+
+def cmd_approve(args: argparse.Namespace, config: Config) -> int:
+    from connect_core.invoices import approve
+
+    with _store(config) as (db, _spool):
+        state = approve(db, args.id, automatic=config["sending.mode"] == "automatic")
+    print(f"Invoice {args.id} approved: {state.value}.")
+    return 0
+
+
+def cmd_delete(args: argparse.Namespace, config: Config) -> int:
+    from connect_core.invoices import delete
+
+    with _store(config) as (db, _spool):
+        delete(db, args.id)
+    print(f"Invoice {args.id} deleted.")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace, config: Config) -> int:
+    from connect_core.intake import PrintIntake
+    from connect_core.serve import make_pipeline
+
+    files = [Path(f) for f in args.files]
+    missing = [str(f) for f in files if not f.is_file()]
+    if missing:
+        raise ConnectError(f"not a readable file: {', '.join(missing)}")
+    with _store(config) as (db, spool):
+        pipeline = make_pipeline(config, db, spool)
+        intake = PrintIntake(db, spool)
+        show = len(files) > 1
+        for done, path in enumerate(files, 1):
+            job_id = intake.accept_file(path, door="import", user=args.user)
+            pipeline.convert_job(job_id)
+            if show:
+                _progress(done, len(files))
+        if show:
+            print(file=sys.stderr)
+    print(f"Imported {len(files)} file{'s' if len(files) != 1 else ''}.")
+    return 0
+
+
+def cmd_purge(args: argparse.Namespace, config: Config) -> int:
+    from connect_core.retention import purge
+
+    with _store(config) as (db, spool):
+        purged = purge(db, spool, config["retention.days"])
+    print(f"Purged {len(purged)} local cop{'ies' if len(purged) != 1 else 'y'}.")
+    return 0
+
+
+def cmd_convert(args: argparse.Namespace, config: Config) -> int:
+    from printer_backend.convert import main as convert_main
+
+    argv = [args.input, "-o", args.output, "--paper", args.paper or config["printer.paper"]]
+    return convert_main(argv + (["--json"] if args.json else []))
+
+
+# -- plumbing ---------------------------------------------------------------------------
+
+
+class _store:
+    """Open the store and spool of the configured data dir for one command."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+
+    def __enter__(self) -> tuple[Any, Any]:
+        from connect_core.spool import Spool
+        from connect_core.store import open_database
+
+        data_dir = self.config.data_dir
+        data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.db = open_database(self.config["storage.database_url"], data_dir)
+        return self.db, Spool(data_dir / "spool")
+
+    def __exit__(self, *exc: object) -> None:
+        self.db.dispose()
+
+
+def _progress(done: int, total: int) -> None:
+    width = 30
+    filled = width * done // total
+    print(f"\r[{'#' * filled}{' ' * (width - filled)}] {done}/{total}", end="", file=sys.stderr, flush=True)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pagero-connect", description="Print to send e-invoices with Pagero Online.")
     commands = parser.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser("serve", help="run the printer and the status page")
-    _common(serve)
+
+    serve = _command(commands, "serve", "run the printer and the status page", cmd_serve)
     serve.add_argument("--listen", help="HOST:PORT to listen on (default 0.0.0.0:8631)")
+
+    listing = _command(commands, "list", "list invoices, newest first", cmd_list)
+    listing.add_argument("--state", help="only invoices in this state (e.g. ready, possible-duplicate)")
+    listing.add_argument("--limit", type=int, default=50)
+    listing.add_argument("--json", action="store_true", help="print a JSON array")
+
+    show = _command(commands, "show", "show one invoice with its history", cmd_show)
+    show.add_argument("id", type=int)
+    show.add_argument("--json", action="store_true")
+
+    approve = _command(commands, "approve", "release a possible duplicate or an invoice needing attention",
+                       cmd_approve)
+    approve.add_argument("id", type=int)
+
+    delete = _command(commands, "delete", "delete an invoice (it is never sent)", cmd_delete)
+    delete.add_argument("id", type=int)
+
+    importing = _command(commands, "import", "import PDF (or other printable) files as invoices", cmd_import)
+    importing.add_argument("files", nargs="+")
+    importing.add_argument("--user", default="import", help="owner of the imported invoices")
+
+    _command(commands, "purge", "remove local copies of finished invoices past retention.days", cmd_purge)
+
+    convert = _command(commands, "convert", "convert one document to PDF (format detected from content)",
+                       cmd_convert)
+    convert.add_argument("input")
+    convert.add_argument("-o", "--output", required=True)
+    convert.add_argument("--paper", choices=("A4", "Letter"))
+    convert.add_argument("--json", action="store_true")
     return parser
 
 
@@ -29,14 +209,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         overrides = {"storage.data_dir": args.data_dir, "printer.listen": getattr(args, "listen", None)}
         config = load_config(args.config, overrides)
-        if args.command == "serve":
-            from connect_core.serve import run
-
-            return run(config)
+        handler: Handler = args.handler
+        return handler(args, config)
     except ConnectError as error:
         print(f"pagero-connect: {error}", file=sys.stderr)
         return 2
-    return 0
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ class Setting:
     default: Any
     choices: tuple[Any, ...] = ()
     minimum: float | None = None
+    folder: bool = False
     help: str = ""
 
 
@@ -32,6 +33,24 @@ SETTINGS: dict[str, Setting] = {
     "printer.paper": Setting(str, "A4", choices=("A4", "Letter")),
     "printer.location": Setting(str, ""),
     "printer.dnssd": Setting(bool, True, help="advertise the printer with DNS-SD"),
+    "online.url": Setting(str, "https://api.pageroonline.com", help="Pagero Online API base URL"),
+    "online.auth_url": Setting(str, "", help="OAuth2 token URL (default: derived from online.url)"),
+    "online.username": Setting(str, ""),
+    "online.password": Setting(str, ""),
+    "online.company_id": Setting(str, ""),
+    "online.environment": Setting(str, "Production", choices=("Production", "Test", "Certification")),
+    "sending.mode": Setting(str, "manual", choices=("automatic", "manual")),
+    "sending.max_retry_delay": Setting((int, float), 3600, minimum=1, help="seconds"),
+    "inbound.folder": Setting(str, "", folder=True, help="where received invoices are written"),
+    "inbound.mode": Setting(str, "manual", choices=("automatic", "manual")),
+    "intake.folder": Setting(str, "", folder=True, help="hot folder: files put here are imported"),
+    "intake.settle_seconds": Setting((int, float), 2, minimum=0.1,
+                                     help="a hot-folder file must stay unchanged this long"),
+    "intake.poll_seconds": Setting((int, float), 1, minimum=0.1),
+    "validation.duplicates": Setting(bool, True, help="hold a repeated document as a possible duplicate"),
+    "validation.duplicate_window_days": Setting(int, 90, minimum=1),
+    "validation.max_pages": Setting(int, 500, minimum=1),
+    "retention.days": Setting(int, 365, minimum=1, help="keep local copies of finished invoices this long"),
     "storage.data_dir": Setting(str, "", help="spool, database and printer identity (default per platform)"),
     "storage.database_url": Setting(str, "", help="SQLAlchemy URL (default: SQLite in the data dir)"),
     "limits.max_job_bytes": Setting(int, 1024 * 1024 * 1024, minimum=1024),
@@ -84,6 +103,8 @@ def _check(key: str, value: Any) -> Any:
     if setting is None:
         raise ConfigError(f"{key}: unknown setting")
     types = setting.type if isinstance(setting.type, tuple) else (setting.type,)
+    if bool in types and isinstance(value, str) and value.lower() in ("on", "off"):
+        value = value.lower() == "on"
     if isinstance(value, bool) and bool not in types:
         raise ConfigError(f"{key}: expected {types[0].__name__}, got a boolean")
     if not isinstance(value, types):
@@ -92,6 +113,12 @@ def _check(key: str, value: Any) -> Any:
         raise ConfigError(f"{key}: {value!r} is not one of {', '.join(map(str, setting.choices))}")
     if setting.minimum is not None and value < setting.minimum:
         raise ConfigError(f"{key}: {value!r} is below the minimum {setting.minimum}")
+    if setting.folder and value:
+        folder = Path(value)
+        if not folder.is_dir():
+            raise ConfigError(f"{key}: {value} is not a folder")
+        if not os.access(folder, os.R_OK | os.W_OK | os.X_OK):
+            raise ConfigError(f"{key}: the folder {value} cannot be read and written by this user")
     return value
 
 
@@ -123,7 +150,10 @@ def load_config(path: Path | None, overrides: dict[str, Any] | None = None) -> C
         try:
             data = yaml.safe_load(text) or {}
         except yaml.YAMLError as error:
-            raise ConfigError(f"{path}: not valid YAML ({error})") from error
+            mark = getattr(error, "problem_mark", None)
+            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+            problem = getattr(error, "problem", None) or "syntax error"
+            raise ConfigError(f"{path}: not valid YAML{where}: {problem}") from error
         if not isinstance(data, dict):
             raise ConfigError(f"{path}: the configuration must be a mapping of sections")
         for key, value in _flatten(data).items():

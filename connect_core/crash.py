@@ -17,6 +17,12 @@ POINTS = (
     "before_commit",
     "after_commit_before_reply",
 )
+INTAKE_POINTS = (
+    # the pipeline after a document is stored
+    "after_commit_before_reply",
+    "during_conversion",
+    "before_invoice_commit",
+)
 
 
 def crash_point(name: str) -> None:

@@ -13,12 +13,13 @@ import logging
 import shutil
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
 
 from connect_core.crash import crash_point
-from connect_core.spool import PartialDocument, Spool
+from connect_core.spool import PartialDocument, Spool, StoredDocument
 from connect_core.store import Database, print_jobs
 from ipp.sink import DocumentWriter, JobInfo, JobTicket, SinkRefused
 from ipp.status import JobState, StatusCode
@@ -116,6 +117,33 @@ class PrintIntake:
         except OSError as error:
             writer.abort()
             raise SinkRefused(StatusCode.SERVER_ERROR_INTERNAL_ERROR, f"could not store the document: {error}") from error
+        job_id = self._record(stored, ticket, job_id, door="ipp", source_name=ticket.document_name)
+        job = self.get_job(job_id)
+        assert job is not None
+        return job
+
+    def accept_file(self, path: Path, *, door: str, user: str, name: str | None = None) -> int:
+        """Store a file from the hot folder or ``import`` exactly as a printed document; returns the job id.
+
+        The file is copied (never moved) into the spool; the caller may remove it once
+        this returns, because by then the copy is durable and its row committed.
+        """
+        partial = self.spool.open()
+        try:
+            with open(path, "rb") as handle:
+                for chunk in iter(lambda: handle.read(1 << 20), b""):
+                    partial.write(chunk)
+            stored = self.spool.keep(partial)
+        except BaseException:
+            partial.abort()
+            raise
+        ticket = JobTicket(job_name=name or path.name, user_name=user, document_format="application/octet-stream",
+                           document_name=path.name)
+        return self._record(stored, ticket, None, door=door, source_name=path.name)
+
+    def _record(self, stored: StoredDocument, ticket: JobTicket, job_id: int | None, *, door: str,
+                source_name: str) -> int:
+        """Commit the job row for a document that is durably in the spool (every door ends here)."""
         now = utcnow()
         values = {
             "document_uuid": stored.uuid,
@@ -127,6 +155,8 @@ class PrintIntake:
             "state_reasons": "job-transforming",
             "state_message": "Converting to PDF.",
             "processing_at": now,
+            "door": door,
+            "source_name": source_name,
         }
         with self.db.writer.begin() as conn:
             if job_id is None:
@@ -144,9 +174,7 @@ class PrintIntake:
         crash_point("after_commit_before_reply")
         if self.on_stored is not None:
             self.on_stored(job_id)
-        job = self.get_job(job_id)
-        assert job is not None
-        return job
+        return job_id
 
     def create_job(self, ticket: JobTicket) -> JobInfo:
         now = utcnow()

@@ -9,20 +9,26 @@ the reason when the document is refused.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import queue
 import threading
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, insert, select, update
 
 from connect_core.crash import crash_point
 from connect_core.intake import utcnow
+from connect_core.invoices import record, transition
 from connect_core.spool import Spool
+from connect_core.states import State
 from connect_core.store import Database, print_jobs
+from connect_core.store.schema import invoices
+from connect_core.validate import Candidate, Policy, duplicate_of, run_checks, verdict
 from ipp.status import JobState
 from printer_backend.errors import BackendError
 from printer_backend.limits import Limits
@@ -52,6 +58,7 @@ class Pipeline:
     paper: str = "A4"
     limits: Limits = field(default_factory=Limits)
     workers: int = 1
+    policy: Policy = field(default_factory=Policy)
     converter: Converter | None = field(default_factory=_default_converter)
     _queue: queue.Queue[int | None] = field(default_factory=queue.Queue, init=False)
     _threads: list[threading.Thread] = field(default_factory=list, init=False)
@@ -108,10 +115,15 @@ class Pipeline:
                 with self._lock:
                     self._busy.discard(job_id)
 
-    # -- step: convert -------------------------------------------------------------------
+    # -- step: convert ------------------------------------------------------------------
 
     def convert_job(self, job_id: int) -> None:
-        """Turn job ``job_id``'s document into a PDF and complete (or abort) the IPP job."""
+        """Turn job ``job_id``'s document into a PDF, check it, and record the invoice.
+
+        The job's completion and the invoice row commit in one transaction fenced on the
+        job still being ``processing``: a crash anywhere before it means the step runs
+        again after the restart, and it can never produce the invoice twice.
+        """
         with self.db.reader.connect() as conn:
             row = conn.execute(select(print_jobs).where(print_jobs.c.id == job_id)).first()
         if row is None or row.state != JobState.PROCESSING or row.document_uuid is None:
@@ -120,29 +132,66 @@ class Pipeline:
         target = self.spool.pdf_path(row.document_uuid)
         crash_point("during_conversion")
         if self.converter is None:
-            self._finish(job_id, JobState.COMPLETED, "job-completed-successfully", "Document received.")
+            self._finish(row, JobState.COMPLETED, "job-completed-successfully", "Document received.", None)
             return
         try:
             result = self.converter(source, target, paper=self.paper, limits=self.limits,
                                     claimed_format=row.document_format)
         except BackendError as error:
             log.warning("job %d refused: %s", job_id, error.reason)
-            self._finish(job_id, JobState.ABORTED, "document-format-error", f"Refused: {error.reason}")
+            self._finish(row, JobState.ABORTED, "document-format-error", f"Refused: {error.reason}", None)
             return
         note = "" if result.has_text else " It has no usable text layer."
         self._finish(
-            job_id, JobState.COMPLETED, "job-completed-successfully",
-            f"Converted to PDF ({result.pages} page{'s' if result.pages != 1 else ''}).{note}",
-            source_format=result.source_format, pages=result.pages, has_text=result.has_text,
-            impressions=result.pages,
+            row, JobState.COMPLETED, "job-completed-successfully",
+            f"Converted to PDF ({result.pages} page{'s' if result.pages != 1 else ''}).{note}", result,
         )
         log.info("job %d converted: %s, %d page(s)", job_id, result.source_format, result.pages)
 
-    def _finish(self, job_id: int, state: JobState, reason: str, message: str, **values: object) -> None:
+    def _finish(self, job: Any, state: JobState, reason: str, message: str, result: Conversion | None) -> None:
+        now = utcnow()
+        values: dict[str, object] = {}
+        if result is not None:
+            values = {"source_format": result.source_format, "pages": result.pages, "has_text": result.has_text,
+                      "impressions": result.pages}
         with self.db.writer.begin() as conn:
-            conn.execute(
+            done = conn.execute(
                 update(print_jobs)
-                .where(print_jobs.c.id == job_id, print_jobs.c.state == int(JobState.PROCESSING))
-                .values(state=int(state), state_reasons=reason, state_message=message,
-                        completed_at=utcnow(), **values)
+                .where(print_jobs.c.id == job.id, print_jobs.c.state == int(JobState.PROCESSING))
+                .values(state=int(state), state_reasons=reason, state_message=message, completed_at=now, **values)
             )
+            if done.rowcount != 1:
+                return  # another worker finished it first
+            if self.converter is not None:
+                self._record_invoice(conn, job, result, message, now)
+            crash_point("before_invoice_commit")
+
+    def _record_invoice(self, conn: Connection, job: Any, result: Conversion | None, message: str,
+                        now: dt.datetime) -> None:
+        """Insert the invoice a converted (or refused) document becomes, with its history."""
+        pdf = self.spool.pdf_path(job.document_uuid)
+        candidate = Candidate(
+            pages=result.pages if result else 0,
+            has_text=result.has_text if result else False,
+            size_bytes=pdf.stat().st_size if result and pdf.exists() else job.size_bytes,
+            sha256=job.sha256,
+            source_format=result.source_format if result else (job.document_format or ""),
+        )
+        invoice_id = int(conn.execute(insert(invoices).values(
+            uuid=str(uuid.uuid4()), job_id=job.id, owner=job.user_name, state=State.RECEIVED.value,
+            document_uuid=job.document_uuid, first_page=1, last_page=candidate.pages or None,
+            pages=candidate.pages, has_text=candidate.has_text, source_format=candidate.source_format,
+            sha256=candidate.sha256, size_bytes=candidate.size_bytes, created_at=job.created_at, updated_at=now,
+        )).inserted_primary_key[0])  # type: ignore[index]
+        source = job.source_name or job.name
+        record(conn, invoice_id, f"received from {job.door} ({source})", to_state=State.RECEIVED.value,
+               who=job.user_name, at=job.created_at)
+        if result is None:
+            transition(conn, invoice_id, State.INVALID, "conversion refused", why=message.removeprefix("Refused: "))
+            return
+        transition(conn, invoice_id, State.CONVERTED, "converted to PDF", why=message)
+        findings = run_checks(candidate, self.policy)
+        duplicate = duplicate_of(conn, candidate, self.policy, now)
+        target, why = verdict(findings, duplicate, self.policy)
+        what = {State.READY: "ready to send", State.QUEUED: "queued for sending"}.get(target, "checked")
+        transition(conn, invoice_id, target, what, why=why)

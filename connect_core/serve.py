@@ -13,10 +13,13 @@ from pathlib import Path
 import uvicorn
 
 from connect_core.config import Config
+from connect_core.hotfolder import HotFolder
 from connect_core.intake import PrintIntake
 from connect_core.pipeline import Pipeline
+from connect_core.retention import RetentionTimer
 from connect_core.spool import Spool
 from connect_core.store import Database, open_database
+from connect_core.validate import Policy
 from connect_core.web.app import create_app
 from ipp.asgi import HttpLimits, IppApp
 from ipp.attributes import PrinterConfig
@@ -55,13 +58,24 @@ def printer_uuid(data_dir: Path) -> str:
         return f"urn:uuid:{value}"
 
 
+def make_pipeline(config: Config, db: Database, spool: Spool) -> Pipeline:
+    """The pipeline with the office's choices from the configuration."""
+    policy = Policy(
+        automatic=config["sending.mode"] == "automatic",
+        duplicates=config["validation.duplicates"],
+        duplicate_window_days=config["validation.duplicate_window_days"],
+        max_pages=config["validation.max_pages"],
+    )
+    return Pipeline(db, spool, paper=config["printer.paper"], policy=policy)
+
+
 def build(config: Config) -> Product:
     """Open the store and spool, recover from any crash, and build the ASGI app."""
     data_dir = config.data_dir
     data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     db = open_database(config["storage.database_url"], data_dir)
     spool = Spool(data_dir / "spool")
-    pipeline = Pipeline(db, spool, paper=config["printer.paper"])
+    pipeline = make_pipeline(config, db, spool)
     intake = PrintIntake(db, spool, min_free_bytes=config["limits.min_free_bytes"], on_stored=pipeline.wake)
     intake.recover()
     printer_config = PrinterConfig(
@@ -130,9 +144,19 @@ def run(config: Config) -> int:
         banner,
     )
     product.pipeline.start()
+    retention = RetentionTimer(product.db, product.spool, config["retention.days"])
+    retention.start()
+    hot_folder = None
+    if config["intake.folder"]:
+        hot_folder = HotFolder(Path(config["intake.folder"]), product.intake,
+                               settle=float(config["intake.settle_seconds"]), poll=float(config["intake.poll_seconds"]))
+        hot_folder.start()
     try:
         server.run()
     finally:
+        if hot_folder is not None:
+            hot_folder.stop()
+        retention.stop()
         product.pipeline.stop()
         product.db.dispose()
     log.info("stopped")

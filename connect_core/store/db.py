@@ -6,9 +6,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from alembic import command
+from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine, create_engine, event
 
-from connect_core.store.schema import metadata
+MIGRATIONS = Path(__file__).with_name("migrations")
 
 
 @dataclass
@@ -54,5 +56,19 @@ def open_database(url: str | None, data_dir: Path) -> Database:
         reader = _sqlite_engine(url, immediate=False)
     else:
         writer = reader = create_engine(url, pool_pre_ping=True)
-    metadata.create_all(writer)
+    migrate(writer)
     return Database(url, writer, reader)
+
+
+def alembic_config(connection: Any) -> AlembicConfig:
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest revision (Alembic), creating it on a new store."""
+    with engine.connect() as connection:
+        command.upgrade(alembic_config(connection), "head")
+        connection.commit()

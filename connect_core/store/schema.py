@@ -2,7 +2,21 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Column, DateTime, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    Text,
+)
 
 metadata = MetaData()
 
@@ -27,6 +41,8 @@ print_jobs = Table(
     Column("has_text", Boolean, nullable=True),
     Column("impressions", Integer, nullable=False, default=0),
     Column("attributes", Text, nullable=False, default="{}"),
+    Column("door", String(16), nullable=False, default="ipp"),
+    Column("source_name", Text, nullable=False, default=""),
     Column("created_at", DateTime, nullable=False),
     Column("processing_at", DateTime, nullable=True),
     Column("completed_at", DateTime, nullable=True),
@@ -34,3 +50,96 @@ print_jobs = Table(
 )
 Index("ix_print_jobs_state", print_jobs.c.state)
 Index("ix_print_jobs_user", print_jobs.c.user_name)
+
+
+invoices = Table(
+    "invoices",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("uuid", String(36), nullable=False, unique=True),  # the stable senderReference
+    Column("job_id", Integer, ForeignKey("print_jobs.id"), nullable=False),
+    Column("owner", Text, nullable=False, default=""),
+    Column("state", String(32), nullable=False),
+    Column("reason", Text, nullable=False, default=""),
+    Column("document_uuid", String(36), nullable=False),
+    Column("first_page", Integer, nullable=False, default=1),
+    Column("last_page", Integer, nullable=True),
+    Column("pages", Integer, nullable=False, default=0),
+    Column("has_text", Boolean, nullable=False, default=False),
+    Column("source_format", String(100), nullable=False, default=""),
+    Column("sha256", String(64), nullable=False),
+    Column("size_bytes", BigInteger, nullable=False, default=0),
+    Column("invoice_number", Text, nullable=True),
+    Column("issue_date", Date, nullable=True),
+    Column("due_date", Date, nullable=True),
+    Column("currency", String(3), nullable=True),
+    Column("total", Numeric(18, 2), nullable=True),
+    Column("seller", Text, nullable=True),
+    Column("buyer", Text, nullable=True),
+    Column("fields", Text, nullable=False, default="{}"),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    Column("purged_at", DateTime, nullable=True),
+    sqlite_autoincrement=True,
+)
+Index("ix_invoices_state", invoices.c.state, invoices.c.id)
+Index("ix_invoices_sha256", invoices.c.sha256)
+Index("ix_invoices_number", invoices.c.invoice_number)
+Index("ix_invoices_job", invoices.c.job_id)
+Index("ix_invoices_created", invoices.c.created_at)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("invoice_id", Integer, ForeignKey("invoices.id"), nullable=False),
+    Column("at", DateTime, nullable=False),
+    Column("from_state", String(32), nullable=True),
+    Column("to_state", String(32), nullable=True),
+    Column("what", Text, nullable=False),
+    Column("why", Text, nullable=False, default=""),
+    Column("who", Text, nullable=False, default="system"),
+)
+Index("ix_events_invoice", events.c.invoice_id, events.c.id)
+
+attachments = Table(
+    "attachments",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("uuid", String(36), nullable=False, unique=True),
+    Column("invoice_id", Integer, ForeignKey("invoices.id"), nullable=False),
+    Column("filename", Text, nullable=False),
+    Column("content_type", String(100), nullable=False),
+    Column("size_bytes", BigInteger, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+)
+Index("ix_attachments_invoice", attachments.c.invoice_id)
+
+inbound_documents = Table(
+    "inbound_documents",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("remote_id", String(100), nullable=False, unique=True),
+    Column("document_number", Text, nullable=True),
+    Column("sender", Text, nullable=True),
+    Column("issue_date", Date, nullable=True),
+    Column("currency", String(3), nullable=True),
+    Column("total", Numeric(18, 2), nullable=True),
+    Column("state", String(32), nullable=False),
+    Column("path", Text, nullable=True),
+    Column("created_at", DateTime, nullable=False),
+    Column("fetched_at", DateTime, nullable=True),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("password_hash", Text, nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("print_names", Text, nullable=False, default=""),
+    Column("created_at", DateTime, nullable=False),
+    Column("disabled", Boolean, nullable=False, default=False),
+)

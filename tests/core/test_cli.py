@@ -1,0 +1,31 @@
+"""The CLI a person uses: import with progress, list with --state and --json, show."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.core.helpers import INVOICE, OTHER_INVOICE, cli, invoices
+
+
+def test_import_lists_and_shows(data_root: Path) -> None:
+    data_dir = data_root / "data"
+    result = cli(data_dir, "import", str(INVOICE), str(OTHER_INVOICE), str(INVOICE))
+    assert "3/3" in result.stderr  # the progress bar for many files
+    rows = invoices(data_dir)
+    assert len(rows) == 3
+    for row in rows:
+        assert {"id", "state", "job_id", "created"} <= set(row)
+    assert [row["state"] for row in rows].count("possible-duplicate") == 1
+    only = json.loads(cli(data_dir, "list", "--state", "possible-duplicate", "--json").stdout)
+    assert len(only) == 1 and only[0]["state"] == "possible-duplicate"
+    shown = json.loads(cli(data_dir, "show", str(rows[-1]["id"]), "--json").stdout)
+    assert [event["to"] for event in shown["history"]] == ["received", "converted", "ready"]
+    assert shown["job"]["door"] == "import"
+    assert "No invoices." not in cli(data_dir, "list").stdout
+
+
+def test_unknown_invoice_is_a_clear_error(data_root: Path) -> None:
+    result = cli(data_root / "data", "show", "999", check=False)
+    assert result.returncode == 2
+    assert result.stderr.strip() == "pagero-connect: invoice 999 not found"

@@ -1,0 +1,61 @@
+"""The hot folder: files are imported once complete, and a broken one is kept with its reason."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from pathlib import Path
+
+from tests.core.helpers import INVOICE, invoices, wait_for_invoices, write_config
+from tests.harness import Server
+
+
+def start_with_folder(data_root: Path) -> tuple[Server, Path]:
+    folder = data_root / "hot"
+    folder.mkdir()
+    config = write_config(data_root / "config.yaml",
+                          f"intake:\n  folder: {folder}\n  settle_seconds: 2\n  poll_seconds: 0.2\n")
+    return Server(data_root / "data", config=config).start(), folder
+
+
+def test_file_still_being_written_is_not_picked_up(data_root: Path) -> None:
+    server, folder = start_with_folder(data_root)
+    try:
+        content = INVOICE.read_bytes()
+        target = folder / "invoice.pdf"
+        with open(target, "wb") as handle:
+            handle.write(content[: len(content) // 2])
+            handle.flush()
+            # Keep writing slowly, each pause shorter than settle_seconds: never picked up meanwhile.
+            for _ in range(4):
+                time.sleep(1.0)
+                assert target.exists()
+                assert invoices(server.data_dir) == []
+                handle.write(b"")
+            handle.write(content[len(content) // 2 :])
+        rows = wait_for_invoices(server.data_dir, 1)
+        assert len(rows) == 1
+        assert rows[0]["sha256"] == hashlib.sha256(content).hexdigest()
+        assert rows[0]["state"] == "ready"
+        deadline = time.monotonic() + 10
+        while target.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not target.exists(), "the file should leave the folder once stored"
+    finally:
+        server.stop()
+
+
+def test_broken_file_is_kept_and_listed_with_its_reason(data_root: Path) -> None:
+    server, folder = start_with_folder(data_root)
+    try:
+        broken = b"%PDF-1.7\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\ntrailer garbage"
+        (folder / "broken.pdf").write_bytes(broken)
+        rows = wait_for_invoices(server.data_dir, 1)
+        assert rows[0]["state"] == "invalid"
+        assert rows[0]["reason"], "an invalid invoice must say why"
+        # Never deleted: the exact bytes are kept in the spool.
+        kept = [p for p in (server.data_dir / "spool" / "jobs").glob("*/document")
+                if hashlib.sha256(p.read_bytes()).hexdigest() == hashlib.sha256(broken).hexdigest()]
+        assert len(kept) == 1
+    finally:
+        server.stop()

@@ -1,0 +1,47 @@
+"""Retention purges only local copies of final-state invoices past the window."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from connect_core.retention import purge
+from connect_core.spool import Spool
+from connect_core.store import open_database
+from tests.core.helpers import INVOICE, OTHER_INVOICE, cli, invoices
+
+
+def test_retention_purges_only_final_state_copies_past_the_window(data_root: Path) -> None:
+    data_dir = data_root / "data"
+    cli(data_dir, "import", str(INVOICE), str(OTHER_INVOICE))
+    rows = invoices(data_dir)
+    assert {row["state"] for row in rows} == {"ready"}
+    deleted, waiting = rows[0], rows[1]
+    cli(data_dir, "delete", str(deleted["id"]))
+
+    db = open_database(None, data_dir)
+    spool = Spool(data_dir / "spool")
+    try:
+        folders = {row["id"]: _folder(db, row["id"]) for row in rows}
+        # Inside the window nothing goes, not even the deleted one.
+        assert purge(db, spool, days=30) == []
+        assert all((spool.jobs / f).exists() for f in folders.values())
+        # Past the window only the final-state (deleted) invoice loses its local copy.
+        later = dt.datetime.now(dt.UTC).replace(tzinfo=None) + dt.timedelta(days=31)
+        assert purge(db, spool, days=30, now=later) == [deleted["id"]]
+        assert not (spool.jobs / folders[deleted["id"]]).exists()
+        assert (spool.jobs / folders[waiting["id"]]).exists()
+        # It is done once, and recorded in the history.
+        assert purge(db, spool, days=30, now=later) == []
+    finally:
+        db.dispose()
+    assert "local copy purged" in cli(data_dir, "show", str(deleted["id"])).stdout
+
+
+def _folder(db: object, invoice_id: int) -> str:
+    from sqlalchemy import select
+
+    from connect_core.store.schema import invoices as table
+
+    with db.reader.connect() as conn:  # type: ignore[attr-defined]
+        return str(conn.execute(select(table.c.document_uuid).where(table.c.id == invoice_id)).scalar_one())
