@@ -31,7 +31,7 @@ ENDED = (int(JobState.CANCELED), int(JobState.ABORTED), int(JobState.COMPLETED))
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 def _aware(moment: dt.datetime | None) -> dt.datetime | None:

@@ -10,13 +10,10 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select, update
 
 from connect_core.errors import StoreError
+from connect_core.intake import utcnow
 from connect_core.states import APPROVABLE, State, allowed
 from connect_core.store import Database
 from connect_core.store.schema import events, invoices, print_jobs
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
 
 
 class NotFound(StoreError):
