@@ -116,7 +116,9 @@ class PrintIntake:
             stored = self.spool.keep(writer.partial)
         except OSError as error:
             writer.abort()
-            raise SinkRefused(StatusCode.SERVER_ERROR_INTERNAL_ERROR, f"could not store the document: {error}") from error
+            raise SinkRefused(
+                StatusCode.SERVER_ERROR_INTERNAL_ERROR, f"could not store the document: {error}"
+            ) from error
         job_id = self._record(stored, ticket, job_id, door="ipp", source_name=ticket.document_name)
         job = self.get_job(job_id)
         assert job is not None
@@ -280,7 +282,9 @@ class _Writer:
             self.partial.write(data)
         except OSError as error:
             self.partial.abort()
-            raise SinkRefused(StatusCode.SERVER_ERROR_NOT_ACCEPTING_JOBS, f"could not write the document: {error}") from error
+            raise SinkRefused(
+                StatusCode.SERVER_ERROR_NOT_ACCEPTING_JOBS, f"could not write the document: {error}"
+            ) from error
 
     def abort(self) -> None:
         self.partial.abort()
