@@ -191,7 +191,7 @@ class Pipeline:
             return
         transition(conn, invoice_id, State.CONVERTED, "converted to PDF", why=message)
         findings = run_checks(candidate, self.policy)
-        duplicate = duplicate_of(conn, candidate, self.policy, now)
+        duplicate = duplicate_of(conn, candidate, self.policy, now, exclude=invoice_id)
         target, why = verdict(findings, duplicate, self.policy)
         what = {State.READY: "ready to send", State.QUEUED: "queued for sending"}.get(target, "checked")
         transition(conn, invoice_id, target, what, why=why)

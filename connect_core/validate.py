@@ -76,7 +76,8 @@ def text_layer(candidate: Candidate, policy: Policy) -> Finding | None:
 CHECKS: list[Check] = [page_count, size, text_layer]
 
 
-def duplicate_of(conn: Connection, candidate: Candidate, policy: Policy, now: dt.datetime) -> int | None:
+def duplicate_of(conn: Connection, candidate: Candidate, policy: Policy, now: dt.datetime,
+                 exclude: int | None = None) -> int | None:
     """An earlier, not deleted invoice with the same content inside the window, if any."""
     if not policy.duplicates:
         return None
@@ -86,6 +87,7 @@ def duplicate_of(conn: Connection, candidate: Candidate, policy: Policy, now: dt
             invoices.c.sha256 == candidate.sha256,
             invoices.c.state != State.DELETED.value,
             invoices.c.created_at >= since,
+            invoices.c.id != (exclude if exclude is not None else -1),
         ).order_by(invoices.c.id).limit(1)
     ).first()
     return None if row is None else int(row.id)

@@ -23,16 +23,15 @@ def test_file_still_being_written_is_not_picked_up(data_root: Path) -> None:
     try:
         content = INVOICE.read_bytes()
         target = folder / "invoice.pdf"
+        pieces = [content[i : i + len(content) // 5 + 1] for i in range(0, len(content), len(content) // 5 + 1)]
         with open(target, "wb") as handle:
-            handle.write(content[: len(content) // 2])
-            handle.flush()
-            # Keep writing slowly, each pause shorter than settle_seconds: never picked up meanwhile.
-            for _ in range(4):
+            # A slow copy: a piece a second, each pause shorter than settle_seconds — never picked up meanwhile.
+            for piece in pieces:
+                handle.write(piece)
+                handle.flush()
                 time.sleep(1.0)
                 assert target.exists()
                 assert invoices(server.data_dir) == []
-                handle.write(b"")
-            handle.write(content[len(content) // 2 :])
         rows = wait_for_invoices(server.data_dir, 1)
         assert len(rows) == 1
         assert rows[0]["sha256"] == hashlib.sha256(content).hexdigest()
