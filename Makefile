@@ -26,7 +26,7 @@ install-test: $(VENV)/.installed-test
 
 ## Start the printer and the status page (Ctrl-C stops it).
 run: install
-	$(BIN)/pagero-connect serve $(ARGS)
+	$(BIN)/pagero-connect serve --demo $(ARGS)
 
 ## Install everything and run the whole test suite; exits non-zero on any failure.
 test: install-test

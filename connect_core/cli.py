@@ -38,7 +38,7 @@ def _command(commands: Any, name: str, help: str, handler: Handler) -> argparse.
 def cmd_serve(args: argparse.Namespace, config: Config) -> int:
     from connect_core.serve import run
 
-    return run(config)
+    return run(config, demo=args.demo)
 
 
 def cmd_list(args: argparse.Namespace, config: Config) -> int:
@@ -122,6 +122,52 @@ def cmd_import(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+def cmd_send(args: argparse.Namespace, config: Config) -> int:
+    from connect_core.outbox import send
+
+    if not args.all and not args.ids:
+        raise ConnectError("name the invoices to send, or use --all")
+    environment = args.environment or config["online.environment"]
+    with _store(config) as (db, _spool):
+        sent = send(db, None if args.all else args.ids, environment)
+    print(f"Queued {len(sent)} invoice{'s' if len(sent) != 1 else ''} for sending ({environment}).")
+    return 0
+
+
+def cmd_resend(args: argparse.Namespace, config: Config) -> int:
+    from connect_core.outbox import resend
+
+    with _store(config) as (db, _spool):
+        resend(db, args.id, confirm=args.yes)
+    print(f"Invoice {args.id} queued to be sent again.")
+    return 0
+
+
+def cmd_restart(args: argparse.Namespace, config: Config) -> int:
+    from connect_core.outbox import restart
+    from connect_core.serve import make_outbox
+
+    with _store(config) as (db, spool):
+        outbox = make_outbox(config, db, spool)
+        if outbox is None:
+            raise ConnectError("no Pagero Online account is configured (online.username)")
+        restart(db, outbox.client, args.id)
+    print(f"Invoice {args.id} restarted at Pagero Online.")
+    return 0
+
+
+def cmd_online_emulator(args: argparse.Namespace, config: Config) -> int:
+    from connect_core.online.emulator import main as emulator_main
+
+    argv = ["--listen", args.listen, "--data-dir", str(args.data_dir or config.data_dir / "online-emulator"),
+            "--step-seconds", str(args.step_seconds)]
+    if args.faults:
+        argv += ["--faults", args.faults]
+    if args.inbound:
+        argv += ["--inbound", args.inbound]
+    return emulator_main(argv)
+
+
 def cmd_purge(args: argparse.Namespace, config: Config) -> int:
     from connect_core.retention import purge
 
@@ -172,6 +218,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = _command(commands, "serve", "run the printer and the status page", cmd_serve)
     serve.add_argument("--listen", help="HOST:PORT to listen on (default 0.0.0.0:8631)")
+    serve.add_argument("--demo", action="store_true",
+                       help="when no Online account is configured, send to a local Pagero Online emulator")
 
     listing = _command(commands, "list", "list invoices, newest first", cmd_list)
     listing.add_argument("--state", help="only invoices in this state (e.g. ready, possible-duplicate)")
@@ -192,6 +240,26 @@ def build_parser() -> argparse.ArgumentParser:
     importing = _command(commands, "import", "import PDF (or other printable) files as invoices", cmd_import)
     importing.add_argument("files", nargs="+")
     importing.add_argument("--user", default="import", help="owner of the imported invoices")
+
+    sending = _command(commands, "send", "send invoices waiting in Files to send", cmd_send)
+    sending.add_argument("ids", type=int, nargs="*")
+    sending.add_argument("--all", action="store_true", help="send every invoice ready to send")
+    sending.add_argument("--environment", choices=("Production", "Test", "Certification"),
+                         help="send mode at Pagero Online (default: online.environment)")
+
+    resending = _command(commands, "resend", "send an invoice again after fixing what stopped it", cmd_resend)
+    resending.add_argument("id", type=int)
+    resending.add_argument("--yes", action="store_true", help="confirm re-sending an invoice already delivered")
+
+    restarting = _command(commands, "restart", "restart an invoice stopped in Error at Pagero Online", cmd_restart)
+    restarting.add_argument("id", type=int)
+
+    emulator = _command(commands, "online-emulator", "run a local emulator of the Pagero Online API",
+                        cmd_online_emulator)
+    emulator.add_argument("--listen", default="127.0.0.1:8700")
+    emulator.add_argument("--step-seconds", type=float, default=2.0)
+    emulator.add_argument("--faults", help='JSON fault settings, e.g. {"error_rate": 0.3}')
+    emulator.add_argument("--inbound", help="folder of UBL/CII e-invoices served as received invoices")
 
     _command(commands, "purge", "remove local copies of finished invoices past retention.days", cmd_purge)
 

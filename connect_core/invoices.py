@@ -32,6 +32,10 @@ class Actor:
     admin: bool = True
 
 
+SYSTEM = Actor()
+"""The program itself (sees everything)."""
+
+
 def record(conn: Connection, invoice_id: int, what: str, *, from_state: str | None = None,
            to_state: str | None = None, why: str = "", who: str = "system", at: dt.datetime | None = None) -> None:
     """Append one line to an invoice's history."""
@@ -96,7 +100,7 @@ def summary(row: Any) -> dict[str, Any]:
     }
 
 
-def list_invoices(db: Database, *, state: str | None = None, actor: Actor = Actor(), limit: int = 50,
+def list_invoices(db: Database, *, state: str | None = None, actor: Actor = SYSTEM, limit: int = 50,
                   before_id: int | None = None) -> list[dict[str, Any]]:
     """Newest first, ``limit`` at a time; ``before_id`` pages on (keyset pagination)."""
     query = _visible(select(invoices), actor).order_by(invoices.c.id.desc()).limit(limit)
@@ -108,13 +112,13 @@ def list_invoices(db: Database, *, state: str | None = None, actor: Actor = Acto
         return [summary(row) for row in conn.execute(query)]
 
 
-def count_by_state(db: Database, actor: Actor = Actor()) -> dict[str, int]:
+def count_by_state(db: Database, actor: Actor = SYSTEM) -> dict[str, int]:
     query = _visible(select(invoices.c.state, func.count()).group_by(invoices.c.state), actor)
     with db.reader.connect() as conn:
         return {state: n for state, n in conn.execute(query)}
 
 
-def get_invoice(db: Database, invoice_id: int, actor: Actor = Actor()) -> dict[str, Any]:
+def get_invoice(db: Database, invoice_id: int, actor: Actor = SYSTEM) -> dict[str, Any]:
     """One invoice with its fields, its print job and its whole history."""
     with db.reader.connect() as conn:
         row = conn.execute(_visible(select(invoices).where(invoices.c.id == invoice_id), actor)).first()
@@ -136,7 +140,7 @@ def get_invoice(db: Database, invoice_id: int, actor: Actor = Actor()) -> dict[s
     return data
 
 
-def approve(db: Database, invoice_id: int, actor: Actor = Actor(), *, automatic: bool = False) -> State:
+def approve(db: Database, invoice_id: int, actor: Actor = SYSTEM, *, automatic: bool = False) -> State:
     """A person releases a possible duplicate or an invoice needing attention."""
     target = State.QUEUED if automatic else State.READY
     with db.writer.begin() as conn:
@@ -149,7 +153,7 @@ def approve(db: Database, invoice_id: int, actor: Actor = Actor(), *, automatic:
     return target
 
 
-def delete(db: Database, invoice_id: int, actor: Actor = Actor()) -> None:
+def delete(db: Database, invoice_id: int, actor: Actor = SYSTEM) -> None:
     """Mark an invoice deleted (its local copy goes with retention)."""
     with db.writer.begin() as conn:
         _check_visible(conn, invoice_id, actor)

@@ -1,6 +1,6 @@
 """Housekeeping: local copies of finished invoices go after ``retention.days``.
 
-Only invoices in a final state are purged, never one still waiting; the row and its
+Only invoices whose work is done (:data:`connect_core.states.DONE`) are purged, never one still waiting; the row and its
 history stay (they are small and are the record of what was sent).
 """
 
@@ -15,7 +15,7 @@ from sqlalchemy import func, select, update
 
 from connect_core.invoices import record, utcnow
 from connect_core.spool import Spool
-from connect_core.states import FINAL
+from connect_core.states import DONE
 from connect_core.store import Database
 from connect_core.store.schema import invoices
 
@@ -26,7 +26,7 @@ def purge(db: Database, spool: Spool, days: int, now: dt.datetime | None = None)
     """Remove local copies of final-state invoices not touched for ``days``; returns their ids."""
     now = now or utcnow()
     cutoff = now - dt.timedelta(days=days)
-    final = [state.value for state in FINAL]
+    final = [state.value for state in DONE]
     with db.reader.connect() as conn:
         rows = conn.execute(
             select(invoices.c.id, invoices.c.document_uuid)

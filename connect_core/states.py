@@ -18,6 +18,13 @@ class State(StrEnum):
     INVALID = "invalid"
     POSSIBLE_DUPLICATE = "possible-duplicate"
     DELETED = "deleted"
+    UPLOADING = "uploading"  # an upload attempt is under way (its outcome may be unknown after a crash)
+    SENT = "sent"  # Pagero Online has the file
+    DELIVERED = "delivered"  # "Done": delivered to the recipient's channel
+    FETCHED = "fetched"  # "Done (Fetched)": the recipient fetched it
+    ACCEPTED = "accepted"  # the recipient accepted it (business response)
+    REJECTED = "rejected"  # the recipient or the network rejected it
+    CANCELLED = "cancelled"
 
 
 S = State
@@ -37,12 +44,38 @@ TRANSITIONS: frozenset[tuple[State | None, State]] = frozenset(
         (S.NEEDS_ATTENTION, S.READY),
         (S.NEEDS_ATTENTION, S.QUEUED),
         (S.READY, S.QUEUED),
+        (S.QUEUED, S.UPLOADING),
+        (S.QUEUED, S.NEEDS_ATTENTION),
+        (S.UPLOADING, S.QUEUED),
+        (S.UPLOADING, S.SENT),
+        (S.UPLOADING, S.NEEDS_ATTENTION),
+        (S.SENT, S.DELIVERED),
+        (S.SENT, S.FETCHED),
+        (S.SENT, S.ACCEPTED),
+        (S.SENT, S.REJECTED),
+        (S.SENT, S.NEEDS_ATTENTION),
+        (S.SENT, S.CANCELLED),
+        (S.DELIVERED, S.FETCHED),
+        (S.DELIVERED, S.ACCEPTED),
+        (S.DELIVERED, S.REJECTED),
+        (S.FETCHED, S.ACCEPTED),
+        (S.FETCHED, S.REJECTED),
+        (S.NEEDS_ATTENTION, S.SENT),  # a stopped file part restarted at Pagero Online
+        (S.NEEDS_ATTENTION, S.CANCELLED),
     }
-    | {(state, S.DELETED) for state in State if state is not S.DELETED}
+    # a deliberate re-send (asks for confirmation when the invoice was delivered)
+    | {(state, S.QUEUED) for state in (S.SENT, S.DELIVERED, S.FETCHED, S.ACCEPTED, S.REJECTED, S.CANCELLED)}
+    | {(state, S.DELETED) for state in State if state not in (S.DELETED, S.UPLOADING)}
 )
 
-FINAL: frozenset[State] = frozenset({S.DELETED})
-"""States nothing leaves: only these may have their local copies purged."""
+DONE: frozenset[State] = frozenset({S.DELETED, S.CANCELLED, S.DELIVERED, S.FETCHED, S.ACCEPTED, S.REJECTED})
+"""States where the office's work is finished: only these may have their local copies purged."""
+
+TRACKED: frozenset[State] = frozenset({S.SENT, S.DELIVERED, S.FETCHED})
+"""Sent invoices whose status the poller still follows at Pagero Online."""
+
+REACHED_RECIPIENT: frozenset[State] = frozenset({S.DELIVERED, S.FETCHED, S.ACCEPTED, S.REJECTED})
+"""Resending one of these asks for confirmation: the recipient would get it twice."""
 
 APPROVABLE: frozenset[State] = frozenset({S.POSSIBLE_DUPLICATE, S.NEEDS_ATTENTION})
 """States a person can release with "approve"."""

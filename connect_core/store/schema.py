@@ -77,12 +77,26 @@ invoices = Table(
     Column("seller", Text, nullable=True),
     Column("buyer", Text, nullable=True),
     Column("fields", Text, nullable=False, default="{}"),
+    Column("pdf_name", String(100), nullable=False, default="document.pdf"),
+    Column("environment", String(16), nullable=True),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("first_attempt_at", DateTime, nullable=True),
+    Column("next_attempt_at", DateTime, nullable=True),
+    Column("outcome_unknown", Boolean, nullable=False, default=False),
+    Column("send_generation", Integer, nullable=False, default=0),
+    Column("last_error", Text, nullable=False, default=""),
+    Column("remote_file_id", String(100), nullable=True),
+    Column("remote_filepart_id", String(100), nullable=True),
+    Column("delivery_status", String(40), nullable=True),
+    Column("sent_at", DateTime, nullable=True),
+    Column("checked_at", DateTime, nullable=True),
     Column("created_at", DateTime, nullable=False),
     Column("updated_at", DateTime, nullable=False),
     Column("purged_at", DateTime, nullable=True),
     sqlite_autoincrement=True,
 )
 Index("ix_invoices_state", invoices.c.state, invoices.c.id)
+Index("ix_invoices_due", invoices.c.state, invoices.c.next_attempt_at)
 Index("ix_invoices_sha256", invoices.c.sha256)
 Index("ix_invoices_number", invoices.c.invoice_number)
 Index("ix_invoices_job", invoices.c.job_id)

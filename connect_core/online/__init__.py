@@ -1,0 +1,1 @@
+"""Pagero Online: the API client the product uses and an emulator of that API for tests and demos."""

@@ -1,0 +1,287 @@
+"""The Pagero Online API client: OAuth2 password grant, File API, Document API.
+
+Every call has explicit timeouts, only the configured API and token hosts are ever
+contacted (redirects are not followed), tokens never reach a log, and the token file
+is written with mode 0600.  Failures are sorted into the few kinds the outbox acts on.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+import urllib.parse
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from connect_core.errors import ConnectError
+
+log = logging.getLogger("connect_core.online")
+
+PAGERO_API_HOST = "api.pageroonline.com"
+PAGERO_TOKEN_URL = "https://sso.pageroonline.com/oauth/v2/oauth-token"
+REFRESH_MARGIN = 60.0
+
+
+class OnlineError(ConnectError):
+    """Something went wrong talking to Pagero Online; ``message`` is for people."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+class Unreachable(OnlineError):
+    """The request never reached the service (connection refused, DNS, connect timeout)."""
+
+
+class Ambiguous(OnlineError):
+    """The request was sent but no answer came back: the service may or may not have acted."""
+
+
+class Retryable(OnlineError):
+    """The service answered "not now" (408, 429, 5xx); ``retry_after`` seconds if it said."""
+
+    def __init__(self, message: str, *, status: int | None = None, retry_after: float | None = None) -> None:
+        super().__init__(message, status=status)
+        self.retry_after = retry_after
+
+
+class Rejected(OnlineError):
+    """The service refused the request for good (400, 401, 403, 409, 413, 422...)."""
+
+
+def default_auth_url(api_url: str) -> str:
+    """Pagero's SSO token URL for Pagero's API; ``{api_url}/oauth/v2/oauth-token`` for anything else."""
+    host = urllib.parse.urlsplit(api_url).hostname or ""
+    if host == PAGERO_API_HOST:
+        return PAGERO_TOKEN_URL
+    return api_url.rstrip("/") + "/oauth/v2/oauth-token"
+
+
+@dataclass(frozen=True)
+class OnlineSettings:
+    url: str
+    username: str
+    password: str
+    company_id: str
+    environment: str = "Production"
+    auth_url: str = ""
+    client_id: str = ""
+    client_secret: str = ""
+    connect_timeout: float = 5.0
+    read_timeout: float = 60.0
+
+    @property
+    def token_url(self) -> str:
+        return self.auth_url or default_auth_url(self.url)
+
+
+class OnlineClient:
+    """One account on one Pagero Online service."""
+
+    def __init__(self, settings: OnlineSettings, token_file: Path | None = None) -> None:
+        self.settings = settings
+        self.token_file = token_file
+        self.session = requests.Session()
+        self.session.headers["User-Agent"] = "Pagero-Connect/0.1"
+        self._allowed = {_origin(settings.url), _origin(settings.token_url)}
+        self._lock = threading.Lock()
+        self._token: dict[str, Any] = self._load_token()
+
+    # -- tokens ----------------------------------------------------------------------------
+
+    def _load_token(self) -> dict[str, Any]:
+        if self.token_file is None or not self.token_file.exists():
+            return {}
+        try:
+            data = json.loads(self.token_file.read_text())
+        except (OSError, ValueError):
+            return {}
+        if data.get("url") != self.settings.token_url or data.get("username") != self.settings.username:
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def _save_token(self) -> None:
+        if self.token_file is None:
+            return
+        tmp = self.token_file.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            json.dump(self._token, handle)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, self.token_file)
+
+    def _grant(self, form: dict[str, str]) -> None:
+        if self.settings.client_id:
+            form = {**form, "client_id": self.settings.client_id, "client_secret": self.settings.client_secret}
+        response = self._send("POST", self.settings.token_url, data=form, auth_request=True)
+        if response.status_code != 200:
+            detail = _message(response)
+            raise Rejected(f"login to Pagero Online failed: {detail}", status=response.status_code)
+        body = response.json()
+        self._token = {
+            "url": self.settings.token_url, "username": self.settings.username,
+            "access_token": body["access_token"], "refresh_token": body.get("refresh_token", ""),
+            "expires_at": time.time() + float(body.get("expires_in", 300)),
+        }
+        self._save_token()
+
+    def _login(self) -> None:
+        self._grant({"grant_type": "password", "username": self.settings.username,
+                     "password": self.settings.password, "scope": "all"})
+
+    def _refresh(self) -> None:
+        refresh = self._token.get("refresh_token")
+        if refresh:
+            try:
+                self._grant({"grant_type": "refresh_token", "refresh_token": refresh})
+                return
+            except Rejected:
+                pass  # an expired or used refresh token: log in again
+        self._login()
+
+    def access_token(self) -> str:
+        """A token valid for at least another minute (refreshed or renewed as needed)."""
+        with self._lock:
+            if not self._token.get("access_token"):
+                self._login()
+            elif self._token.get("expires_at", 0) - time.time() < REFRESH_MARGIN:
+                self._refresh()
+            return str(self._token["access_token"])
+
+    # -- transport -------------------------------------------------------------------------
+
+    def _send(self, method: str, url: str, *, auth_request: bool = False, **kwargs: Any) -> requests.Response:
+        if _origin(url) not in self._allowed:
+            raise Rejected(f"refusing to contact {_origin(url)}: not the configured Pagero Online service")
+        timeout = (self.settings.connect_timeout, self.settings.read_timeout)
+        try:
+            return self.session.request(method, url, timeout=timeout, allow_redirects=False, **kwargs)
+        except requests.exceptions.ConnectTimeout as error:
+            raise Unreachable("Pagero Online did not answer the connection") from error
+        except requests.exceptions.SSLError as error:
+            raise Unreachable(f"secure connection to Pagero Online failed: {error}") from error
+        except requests.exceptions.ConnectionError as error:
+            text = str(error)
+            if "Connection refused" in text or "Name or service not known" in text or \
+                    "Failed to establish a new connection" in text:
+                raise Unreachable("Pagero Online cannot be reached") from error
+            raise Ambiguous("the connection to Pagero Online broke before an answer came") from error
+        except requests.exceptions.Timeout as error:
+            raise Ambiguous("Pagero Online did not answer in time") from error
+
+    def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        """An authorized API call; on 401 the token is renewed once and the call retried."""
+        url = self.settings.url.rstrip("/") + path
+        for attempt in (1, 2):
+            headers = {**kwargs.pop("headers", {}), "Authorization": f"Bearer {self.access_token()}"}
+            response = self._send(method, url, headers=headers, **kwargs)
+            if response.status_code == 401 and attempt == 1:
+                with self._lock:
+                    self._token["expires_at"] = 0
+                continue
+            break
+        _raise_for(response)
+        return response
+
+    # -- File API --------------------------------------------------------------------------
+
+    def upload(self, pdf: Path, *, sender_reference: str, send_mode: str | None = None,
+               document_type: str = "Invoice", filename: str | None = None) -> str:
+        """POST the file; returns the service's file id."""
+        with open(pdf, "rb") as handle:
+            response = self.request(
+                "POST", "/file/v1/files",
+                files={"payload": (filename or pdf.name, handle, "application/pdf")},
+                data={"documentType": document_type, "sendMode": send_mode or self.settings.environment,
+                      "sendingCompanyId": self.settings.company_id, "senderReference": sender_reference},
+            )
+        if response.status_code not in (200, 201):
+            raise Ambiguous(f"unexpected answer {response.status_code} to an upload")
+        return str(response.json()["id"])
+
+    def fileparts(self, file_id: str, statuses: tuple[str, ...] = ("AwaitingInteraction", "Error")) -> list[dict[str, Any]]:
+        response = self.request("GET", f"/file/v1/files/{urllib.parse.quote(file_id)}/fileparts",
+                                params={"Status": ",".join(statuses)})
+        return list(response.json().get("items", []))
+
+    def filepart_action(self, filepart_id: str, action: str) -> None:
+        if action not in ("Restart", "Cancel"):
+            raise ValueError(action)
+        self.request("POST", f"/file/v1/fileparts/{urllib.parse.quote(filepart_id)}/action", json={"action": action})
+
+    # -- Document API ------------------------------------------------------------------------
+
+    def documents(self, **params: Any) -> list[dict[str, Any]]:
+        response = self.request("GET", "/document/v1/documents", params=params)
+        return list(response.json().get("items", []))
+
+    def find_sent(self, sender_reference: str) -> list[dict[str, Any]]:
+        """Documents the service holds for our reference (the look-up before any re-send)."""
+        return self.documents(senderReference=sender_reference, direction="Sent")
+
+    def received(self, *, limit: int = 100, offset: int = 0, fetched_only: bool = False) -> dict[str, Any]:
+        response = self.request("GET", "/document/v1/documents", params={
+            "direction": "Received", "documentType": ["Invoice", "PaymentReminder"],
+            "showFetchedOnly": "true" if fetched_only else "false", "companyId": self.settings.company_id,
+            "limit": limit, "offset": offset})
+        return dict(response.json())
+
+    def target_document(self, document_id: str) -> bytes:
+        return self.request("GET", f"/document/v1/documents/{urllib.parse.quote(document_id)}/targetdocument").content
+
+    def acknowledge(self, ids: list[str]) -> None:
+        self.request("POST", "/document/v1/documents/fetch", json={"ids": ids})
+
+    def check(self) -> dict[str, Any]:
+        """Test connection: can we log in and reach the API?  Never raises."""
+        try:
+            self.access_token()
+        except OnlineError as error:
+            return {"reachable": not isinstance(error, Unreachable), "logged_in": False, "message": error.message}
+        try:
+            self.documents(limit=1, direction="Received")
+        except OnlineError as error:
+            return {"reachable": not isinstance(error, Unreachable), "logged_in": True, "message": error.message}
+        return {"reachable": True, "logged_in": True, "message": "Connected to Pagero Online."}
+
+
+def _origin(url: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def _message(response: requests.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:300] or f"HTTP {response.status_code}"
+    if isinstance(body, dict):
+        for key in ("message", "error_description", "error"):
+            if body.get(key):
+                return str(body[key])[:300]
+        errors = body.get("errors")
+        if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+            return str(errors[0].get("message") or errors[0])[:300]
+    return str(body)[:300]
+
+
+def _raise_for(response: requests.Response) -> None:
+    status = response.status_code
+    if status < 400:
+        return
+    message = _message(response)
+    if status in (408, 429) or status >= 500:
+        retry_after = None
+        header = response.headers.get("Retry-After")
+        if header and header.strip().isdigit():
+            retry_after = float(header.strip())
+        raise Retryable(f"Pagero Online answered {status}: {message}", status=status, retry_after=retry_after)
+    raise Rejected(f"Pagero Online refused it ({status}): {message}", status=status)

@@ -1,0 +1,587 @@
+"""An emulator of Pagero Online's public REST API: a real HTTP server for tests and for the demo.
+
+It speaks the shapes the client uses (OAuth2 token endpoint, File API, file parts and
+their actions, Document API with target documents and fetch acknowledgements), moves
+sent documents through realistic states over time, serves inbound invoices seeded
+from a folder of e-invoices, and can inject faults: 5xx, 429 with Retry-After,
+latency, a connection reset before the response, and a response dropped after the
+file was stored.  It never deduplicates: every accepted upload is kept, repeats
+included, so exactly-once delivery is the client's job and can be checked here.
+
+Admin endpoints (no auth, for tests): ``POST /_emulator/faults`` with a JSON body
+such as ``{"error_rate": 0.3, "throttle_rate": 0.1, "reset_rate": 0.05,
+"drop_response_rate": 0.1, "latency_ms": 200}`` (``{}`` clears them), ``GET
+/_emulator/files`` (every file received through the File API, each with its
+``senderReference``), ``POST /_emulator/reject`` (``{"status": 422, "message": "..."}``
+answers uploads with that error until cleared with ``{}``), ``POST
+/_emulator/filepart-error`` (``{"message": "..."}``: the next uploads' file parts stop
+in ``Error`` until restarted).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import email.parser
+import email.policy
+import hashlib
+import json
+import logging
+import os
+import random
+import secrets
+import socket
+import struct
+import threading
+import time
+import urllib.parse
+import uuid
+from dataclasses import asdict, dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("connect_core.online.emulator")
+
+MAX_UPLOAD = 50 * 1024 * 1024
+
+
+@dataclass
+class Faults:
+    error_rate: float = 0.0
+    throttle_rate: float = 0.0
+    reset_rate: float = 0.0
+    drop_response_rate: float = 0.0
+    latency_ms: float = 0.0
+    retry_after: int = 1
+
+
+@dataclass
+class StoredFile:
+    id: str
+    senderReference: str
+    documentType: str
+    sendMode: str
+    sendingCompanyId: str
+    filename: str
+    size: int
+    sha256: str
+    receivedAt: str
+    received: float
+    filepartError: str = ""
+    restarted: float = 0.0
+    cancelled: bool = False
+
+
+@dataclass
+class EmulatorState:
+    """Everything the emulator knows, kept in a data dir so restarts lose nothing."""
+
+    data_dir: Path
+    username: str = "demo"
+    password: str = "demo"
+    company_id: str = "demo"
+    token_seconds: int = 300
+    step_seconds: float = 2.0
+    faults: Faults = field(default_factory=Faults)
+    reject: dict[str, Any] = field(default_factory=dict)
+    filepart_error: str = ""
+    files: dict[str, StoredFile] = field(default_factory=dict)
+    tokens: dict[str, float] = field(default_factory=dict)
+    refresh_tokens: set[str] = field(default_factory=set)
+    inbound: dict[str, dict[str, Any]] = field(default_factory=dict)
+    fetched: set[str] = field(default_factory=set)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    rng: random.Random = field(default_factory=random.Random)
+
+    def __post_init__(self) -> None:
+        (self.data_dir / "files").mkdir(parents=True, exist_ok=True)
+        index = self.data_dir / "files.jsonl"
+        if index.exists():
+            for line in index.read_text().splitlines():
+                if line.strip():
+                    record = json.loads(line)
+                    self.files[record["id"]] = StoredFile(**record)
+        fetched = self.data_dir / "fetched.json"
+        if fetched.exists():
+            self.fetched = set(json.loads(fetched.read_text()))
+
+    def save_file(self, stored: StoredFile, payload: bytes) -> None:
+        path = self.data_dir / "files" / f"{stored.id}.bin"
+        with open(path, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        with self.lock:
+            self.files[stored.id] = stored
+            self._append(stored)
+
+    def _append(self, stored: StoredFile) -> None:
+        with open(self.data_dir / "files.jsonl", "a") as handle:
+            handle.write(json.dumps(asdict(stored)) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+
+    def update_file(self, stored: StoredFile) -> None:
+        with self.lock:
+            self._append(stored)  # the last line for an id wins on reload
+
+    def seed_inbound(self, folder: Path) -> None:
+        for path in sorted(folder.glob("*.xml")):
+            doc_id = "in-" + hashlib.sha256(path.name.encode()).hexdigest()[:16]
+            self.inbound[doc_id] = {"path": path, **_inbound_info(path)}
+
+
+def _inbound_info(path: Path) -> dict[str, Any]:
+    """A few header fields of an inbound UBL or CII e-invoice, for the Document API listing."""
+    import xml.etree.ElementTree as ET
+
+    text = path.read_bytes()
+    if b"<!DOCTYPE" in text[:2000] or b"<!ENTITY" in text:
+        return {"number": None, "sender": None, "issueDate": None, "currency": None, "total": None}
+    root = ET.fromstring(text)
+
+    def local(element: ET.Element) -> str:
+        return element.tag.rsplit("}", 1)[-1]
+
+    def find(path: str) -> str | None:
+        """The text at a path of local names below the root ("A/B/C"), any namespace."""
+        level = [root]
+        for name in path.split("/"):
+            level = [child for element in level for child in element if local(child) == name]
+        for element in level:
+            if (element.text or "").strip():
+                return (element.text or "").strip()
+        return None
+
+    def either(*paths: str) -> str | None:
+        return next((value for path in paths if (value := find(path)) is not None), None)
+
+    return {
+        "number": either("ID", "ExchangedDocument/ID"),
+        "sender": either("AccountingSupplierParty/Party/PartyLegalEntity/RegistrationName",
+                         "AccountingSupplierParty/Party/PartyName/Name",
+                         "SupplyChainTradeTransaction/ApplicableHeaderTradeAgreement/SellerTradeParty/Name"),
+        "issueDate": either("IssueDate", "ExchangedDocument/IssueDateTime/DateTimeString"),
+        "currency": either("DocumentCurrencyCode",
+                           "SupplyChainTradeTransaction/ApplicableHeaderTradeSettlement/InvoiceCurrencyCode"),
+        "total": either("LegalMonetaryTotal/PayableAmount",
+                        "SupplyChainTradeTransaction/ApplicableHeaderTradeSettlement/"
+                        "SpecifiedTradeSettlementHeaderMonetarySummation/DuePayableAmount"),
+    }
+
+
+def _now_iso() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+class _Reset(Exception):
+    """Drop the connection without an answer."""
+
+
+class Handler(BaseHTTPRequestHandler):
+    server: EmulatorServer
+    protocol_version = "HTTP/1.1"
+
+    # -- plumbing ------------------------------------------------------------------------
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - http.server's signature
+        log.debug("%s " + format, self.client_address[0], *args)
+
+    @property
+    def state(self) -> EmulatorState:
+        return self.server.state
+
+    def _send(self, status: int, body: Any = None, *, headers: dict[str, str] | None = None,
+              raw: bytes | None = None, content_type: str = "application/json") -> None:
+        data = raw if raw is not None else (b"" if body is None else json.dumps(body).encode())
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _error(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+        self._send(status, {"errors": [{"status": status, "message": message}], "message": message}, headers=headers)
+
+    def _reset(self) -> None:
+        """Close with RST, as a crashed proxy or a dropped link looks to the client."""
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.close_connection = True
+        raise _Reset()
+
+    def _body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_UPLOAD:
+            self._error(413, "file too large")
+            raise _Reset()
+        return self.rfile.read(length) if length else b""
+
+    def _json(self) -> dict[str, Any]:
+        try:
+            data = json.loads(self._body() or b"{}")
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            self._error(400, "expected a JSON object")
+            raise _Reset()
+        return data
+
+    def _authorized(self) -> bool:
+        header = self.headers.get("Authorization", "")
+        if not header.startswith("Bearer "):
+            self._error(401, "missing bearer token", {"WWW-Authenticate": "Bearer"})
+            return False
+        expires = self.state.tokens.get(header[7:])
+        if expires is None or expires < time.time():
+            self._error(401, "invalid or expired token", {"WWW-Authenticate": 'Bearer error="invalid_token"'})
+            return False
+        return True
+
+    def _faults(self, upload: bool) -> str | None:
+        """Apply the configured faults; returns "drop" when the answer must be dropped after storing."""
+        faults, rng = self.state.faults, self.state.rng
+        if faults.latency_ms:
+            time.sleep(faults.latency_ms / 1000)
+        roll = rng.random()
+        if roll < faults.reset_rate:
+            self._reset()
+        roll = rng.random()
+        if roll < faults.error_rate:
+            self._error(rng.choice((500, 502, 503)), "temporary failure (injected)")
+            return "answered"
+        roll = rng.random()
+        if roll < faults.throttle_rate:
+            self._error(429, "too many requests (injected)", {"Retry-After": str(faults.retry_after)})
+            return "answered"
+        if upload and rng.random() < faults.drop_response_rate:
+            return "drop"
+        return None
+
+    def handle_one_request(self) -> None:
+        try:
+            super().handle_one_request()
+        except _Reset:
+            self.close_connection = True
+        except (ConnectionError, TimeoutError):
+            self.close_connection = True
+
+    # -- routing -------------------------------------------------------------------------
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        url = urllib.parse.urlsplit(self.path)
+        query = urllib.parse.parse_qs(url.query)
+        parts = [p for p in url.path.split("/") if p]
+        if parts == ["_emulator", "files"]:
+            with self.state.lock:
+                files = [asdict(f) for f in self.state.files.values()]
+            for entry in files:
+                entry.pop("received", None)
+            self._send(200, files)
+            return
+        if parts == ["_emulator", "health"]:
+            self._send(200, {"ok": True})
+            return
+        if not self._authorized() or self._faults(upload=False):
+            return
+        if len(parts) == 5 and parts[:3] == ["file", "v1", "files"] and parts[4] == "fileparts":
+            self._fileparts(parts[3], query)
+        elif parts[:3] == ["document", "v1", "documents"] and len(parts) == 3:
+            self._documents(query)
+        elif len(parts) == 5 and parts[:3] == ["document", "v1", "documents"] and parts[4] == "targetdocument":
+            self._target(parts[3])
+        else:
+            self._error(404, "not found")
+
+    def do_POST(self) -> None:  # noqa: N802
+        url = urllib.parse.urlsplit(self.path)
+        parts = [p for p in url.path.split("/") if p]
+        if parts[:1] == ["_emulator"]:
+            self._admin(parts[1:])
+            return
+        if parts == ["oauth", "v2", "oauth-token"]:
+            self._token()
+            return
+        if not self._authorized():
+            return
+        if parts == ["file", "v1", "files"]:
+            self._upload()
+            return
+        if self._faults(upload=False):
+            return
+        if len(parts) == 5 and parts[:3] == ["file", "v1", "fileparts"] and parts[4] == "action":
+            self._action(parts[3])
+        elif parts == ["document", "v1", "documents", "fetch"]:
+            ids = self._json().get("ids") or []
+            with self.state.lock:
+                self.state.fetched.update(str(i) for i in ids)
+                (self.state.data_dir / "fetched.json").write_text(json.dumps(sorted(self.state.fetched)))
+            self._send(200, {"ids": ids})
+        else:
+            self._error(404, "not found")
+
+    # -- auth ----------------------------------------------------------------------------
+
+    def _token(self) -> None:
+        form = urllib.parse.parse_qs(self._body().decode("utf-8", "replace"))
+        grant = (form.get("grant_type") or [""])[0]
+        if grant == "password":
+            ok = (form.get("username") or [""])[0] == self.state.username and \
+                (form.get("password") or [""])[0] == self.state.password
+            if not ok:
+                self._send(400, {"error": "invalid_grant", "error_description": "Bad credentials"})
+                return
+        elif grant == "refresh_token":
+            token = (form.get("refresh_token") or [""])[0]
+            with self.state.lock:
+                if token not in self.state.refresh_tokens:
+                    self._send(400, {"error": "invalid_grant", "error_description": "Invalid refresh token"})
+                    return
+                self.state.refresh_tokens.discard(token)  # refresh tokens work once
+        else:
+            self._send(400, {"error": "unsupported_grant_type"})
+            return
+        access, refresh = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
+        with self.state.lock:
+            self.state.tokens[access] = time.time() + self.state.token_seconds
+            self.state.refresh_tokens.add(refresh)
+        self._send(200, {"access_token": access, "token_type": "Bearer", "expires_in": self.state.token_seconds,
+                         "refresh_token": refresh, "scope": "all"})
+
+    # -- File API ------------------------------------------------------------------------
+
+    def _upload(self) -> None:
+        fault = self._faults(upload=True)
+        if fault == "answered":
+            return
+        content_type = self.headers.get("Content-Type", "")
+        if not content_type.startswith("multipart/form-data"):
+            self._error(415, "expected multipart/form-data")
+            return
+        body = self._body()
+        message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+            b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body
+        )
+        fields: dict[str, str] = {}
+        payload: bytes | None = None
+        filename = ""
+        for part in message.iter_parts():
+            name = part.get_param("name", header="content-disposition")
+            if name == "payload":
+                payload = part.get_payload(decode=True) or b""
+                filename = part.get_filename() or "payload"
+            elif isinstance(name, str):
+                fields[name] = (part.get_payload(decode=True) or b"").decode("utf-8", "replace")
+        reject = self.state.reject
+        if reject:
+            self._error(int(reject.get("status", 400)), str(reject.get("message", "rejected (injected)")))
+            return
+        missing = [k for k in ("documentType", "sendMode", "sendingCompanyId") if not fields.get(k)]
+        if payload is None or missing:
+            self._error(400, "missing " + ", ".join(missing or ["payload"]))
+            return
+        if fields["sendMode"] not in ("Production", "Test", "Certification"):
+            self._error(400, f"sendMode {fields['sendMode']!r} is not Production, Test or Certification")
+            return
+        if fields["sendingCompanyId"] != self.state.company_id:
+            self._error(403, f"no access to company {fields['sendingCompanyId']!r}")
+            return
+        stored = StoredFile(
+            id=str(uuid.uuid4()), senderReference=fields.get("senderReference", ""),
+            documentType=fields["documentType"], sendMode=fields["sendMode"],
+            sendingCompanyId=fields["sendingCompanyId"], filename=filename, size=len(payload),
+            sha256=hashlib.sha256(payload).hexdigest(), receivedAt=_now_iso(), received=time.time(),
+            filepartError=self.state.filepart_error,
+        )
+        self.state.save_file(stored, payload)
+        if fault == "drop":
+            self._reset()
+        self._send(201, {"id": stored.id})
+
+    def _status(self, stored: StoredFile) -> tuple[str, str]:
+        """(file part status, delivery status) of a file at this moment."""
+        if stored.cancelled:
+            return "Cancelled", "Cancelled"
+        if stored.filepartError:
+            return "Error", "Error"
+        start = max(stored.received, stored.restarted)
+        elapsed = (time.time() - start) / max(self.state.step_seconds, 0.001)
+        if elapsed < 1:
+            return "Processing", "Processing"
+        if elapsed < 2:
+            return "Done", "WaitingToBeDelivered"
+        if elapsed < 4:
+            return "Done", "Done"
+        return "Done", "DoneFetched"
+
+    def _fileparts(self, file_id: str, query: dict[str, list[str]]) -> None:
+        stored = self.state.files.get(file_id)
+        if stored is None:
+            self._error(404, "file not found")
+            return
+        wanted = {s for value in query.get("Status", []) for s in value.split(",") if s}
+        status, _ = self._status(stored)
+        items = []
+        if status != "Done":  # processed file parts are not visible in the API
+            part = {"id": f"{file_id}-1", "fileId": file_id, "status": status}
+            if status == "Error":
+                part["error"] = {"description": [stored.filepartError]}
+            if not wanted or status in wanted:
+                items.append(part)
+        self._send(200, {"items": items, "meta": {"count": len(items), "total": len(items)}})
+
+    def _action(self, filepart_id: str) -> None:
+        file_id = filepart_id.rsplit("-", 1)[0]
+        stored = self.state.files.get(file_id)
+        action = self._json().get("action")
+        if stored is None:
+            self._error(404, "file part not found")
+            return
+        if action == "Restart":
+            stored.filepartError = ""
+            stored.restarted = time.time()
+        elif action == "Cancel":
+            stored.cancelled = True
+        else:
+            self._error(400, "action must be Restart or Cancel")
+            return
+        self.state.update_file(stored)
+        self._send(200, {"id": filepart_id, "action": action})
+
+    # -- Document API ----------------------------------------------------------------------
+
+    def _sent_document(self, stored: StoredFile) -> dict[str, Any]:
+        _, delivery = self._status(stored)
+        return {
+            "id": f"doc-{stored.id}", "fileId": stored.id, "createTime": stored.receivedAt,
+            "distribution": "Electronic", "isFetched": delivery == "DoneFetched", "sendMode": stored.sendMode,
+            "senderReference": stored.senderReference, "deliveryStatus": delivery,
+            "documentInfo": {"direction": "Sent", "documentType": stored.documentType},
+            "latestBusinessStatus": None, "attachments": [], "validationErrors": {"noOfErrors": 0},
+        }
+
+    def _documents(self, query: dict[str, list[str]]) -> None:
+        limit = int((query.get("limit") or ["100"])[0])
+        offset = int((query.get("offset") or ["0"])[0])
+        direction = (query.get("direction") or [""])[0]
+        if direction == "Received":
+            fetched_only = (query.get("showFetchedOnly") or ["false"])[0] == "true"
+            items = [
+                {"id": doc_id, "createTime": _now_iso(), "isFetched": doc_id in self.state.fetched,
+                 "sendMode": "Production",
+                 "documentInfo": {"direction": "Received", "documentType": "Invoice",
+                                  "documentIdentifier": info["number"], "issueDate": info["issueDate"],
+                                  "senderName": info["sender"],
+                                  "amounts": {"currency": info["currency"], "totalAmount": info["total"]}}}
+                for doc_id, info in sorted(self.state.inbound.items())
+                if not fetched_only or doc_id in self.state.fetched
+            ]
+        else:
+            file_ids = set(query.get("fileId", []))
+            references = set(query.get("senderReference", []))
+            with self.state.lock:
+                files = list(self.state.files.values())
+            items = [self._sent_document(f) for f in files
+                     if (not file_ids or f.id in file_ids) and (not references or f.senderReference in references)]
+        page = items[offset : offset + limit]
+        self._send(200, {"items": page, "meta": {"count": len(page), "limit": limit, "offset": offset,
+                                                 "total": len(items)}})
+
+    def _target(self, doc_id: str) -> None:
+        if doc_id in self.state.inbound:
+            path = self.state.inbound[doc_id]["path"]
+            self._send(200, raw=Path(path).read_bytes(), content_type="application/xml")
+            return
+        file_id = doc_id.removeprefix("doc-")
+        if file_id in self.state.files:
+            data = (self.state.data_dir / "files" / f"{file_id}.bin").read_bytes()
+            self._send(200, raw=data, content_type="application/pdf")
+            return
+        self._error(404, "document not found")
+
+    # -- admin -----------------------------------------------------------------------------
+
+    def _admin(self, parts: list[str]) -> None:
+        body = self._json()
+        if parts == ["faults"]:
+            known = set(Faults.__dataclass_fields__)
+            unknown = set(body) - known
+            if unknown:
+                self._error(400, f"unknown fault settings: {', '.join(sorted(unknown))}")
+                return
+            self.state.faults = Faults(**body)
+            self._send(200, asdict(self.state.faults))
+        elif parts == ["reject"]:
+            self.state.reject = body
+            self._send(200, body)
+        elif parts == ["filepart-error"]:
+            self.state.filepart_error = str(body.get("message", ""))
+            self._send(200, body)
+        else:
+            self._error(404, "not found")
+
+
+class EmulatorServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], state: EmulatorState) -> None:
+        self.state = state
+        family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
+        self.address_family = family
+        super().__init__(address, Handler)
+
+
+def make_server(host: str, port: int, data_dir: Path, *, inbound: Path | None = None, **settings: Any) -> EmulatorServer:
+    """A ready (not yet serving) emulator on ``host:port`` keeping its data in ``data_dir``."""
+    state = EmulatorState(data_dir=data_dir, **settings)
+    if inbound is not None and inbound.is_dir():
+        state.seed_inbound(inbound)
+    return EmulatorServer((host, port), state)
+
+
+def default_inbound() -> Path | None:
+    """The e-invoice corpus beside the repository, when it is there (the demo's inbound invoices)."""
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        candidate = parent.parent / "shared" / "corpus" / "einvoices"
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="pagero-connect online-emulator",
+                                     description="Run a local emulator of the Pagero Online API.")
+    parser.add_argument("--listen", default="127.0.0.1:8700")
+    parser.add_argument("--data-dir", required=True)
+    parser.add_argument("--inbound", help="folder of UBL/CII e-invoices to serve as received invoices")
+    parser.add_argument("--step-seconds", type=float, default=2.0, help="time a sent document spends per state")
+    parser.add_argument("--token-seconds", type=int, default=300)
+    parser.add_argument("--username", default="demo")
+    parser.add_argument("--password", default="demo")
+    parser.add_argument("--company-id", default="demo")
+    parser.add_argument("--faults", default="", help='JSON, e.g. {"error_rate": 0.3}')
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    host, _, port = args.listen.rpartition(":")
+    inbound = Path(args.inbound) if args.inbound else default_inbound()
+    server = make_server(host.strip("[]") or "127.0.0.1", int(port), Path(args.data_dir), inbound=inbound,
+                         step_seconds=args.step_seconds, token_seconds=args.token_seconds,
+                         username=args.username, password=args.password, company_id=args.company_id)
+    if args.faults:
+        server.state.faults = Faults(**json.loads(args.faults))
+    print(f"Pagero Online emulator listening on http://{args.listen}/ (user {args.username}, "
+          f"company {args.company_id})", flush=True)
+    import signal
+
+    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown, daemon=True).start())
+    try:
+        server.serve_forever(poll_interval=0.2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0

@@ -1,0 +1,421 @@
+"""The outbox: every queued invoice reaches Pagero Online exactly once, whatever fails.
+
+Attempts and their next time live in the store.  Each attempt first commits
+``uploading`` and "outcome unknown"; only an answer clears that mark.  Whenever an
+attempt's outcome is unknown (a reset or timeout after sending, a crash between the
+upload and the commit), the next attempt first looks the invoice up at Pagero Online
+by its ``senderReference`` and records the file it finds instead of sending again.
+
+Retries use full-jitter exponential backoff (``Retry-After`` honoured) on connection
+errors, timeouts, 408, 429 and 5xx; a refusal (400, 401, 403, 409, 413, 422) stops
+the invoice in "needs attention" with the service's words.  A circuit breaker keeps
+invoices queued without spending attempts while the service is down.  A poller
+follows each sent invoice until it reaches a final state.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, or_, select, update
+
+from connect_core.crash import crash_point
+from connect_core.intake import utcnow
+from connect_core.invoices import SYSTEM, Actor, NotAllowed, transition
+from connect_core.online.client import Ambiguous, OnlineClient, OnlineError, Rejected, Retryable, Unreachable
+from connect_core.spool import Spool
+from connect_core.states import TRACKED, State
+from connect_core.store import Database
+from connect_core.store.schema import invoices
+
+log = logging.getLogger("connect_core.outbox")
+
+
+@dataclass(frozen=True)
+class SendingPolicy:
+    max_retry_delay: float = 3600.0
+    base_delay: float = 1.0
+    max_attempts: int = 12
+    max_age: float = 72 * 3600.0
+    breaker_threshold: int = 5
+    breaker_cooldown: float = 30.0
+    poll_interval: float = 10.0
+    idle_wait: float = 1.0
+
+
+def sender_reference(invoice_uuid: str, generation: int) -> str:
+    """The stable reference of one sending of an invoice (a deliberate re-send is a new generation)."""
+    return invoice_uuid if generation == 0 else f"{invoice_uuid}-r{generation}"
+
+
+class Breaker:
+    """Closed → open after ``threshold`` failures in a row → one probe after ``cooldown``."""
+
+    def __init__(self, threshold: int, cooldown: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.threshold, self.cooldown, self.clock = threshold, cooldown, clock
+        self.failures = 0
+        self.opened_at: float | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def state(self) -> str:
+        if self.opened_at is None:
+            return "closed"
+        return "half-open" if self.clock() - self.opened_at >= self.cooldown else "open"
+
+    def allow(self) -> bool:
+        with self._lock:
+            if self.opened_at is None:
+                return True
+            if self.clock() - self.opened_at >= self.cooldown:
+                self.opened_at = self.clock()  # one probe per cooldown
+                return True
+            return False
+
+    def success(self) -> None:
+        with self._lock:
+            if self.opened_at is not None:
+                log.info("Pagero Online is reachable again; sending resumes")
+            self.failures = 0
+            self.opened_at = None
+
+    def failure(self) -> None:
+        with self._lock:
+            self.failures += 1
+            if self.failures >= self.threshold and self.opened_at is None:
+                log.warning("Pagero Online is failing; holding invoices until it recovers")
+                self.opened_at = self.clock()
+            elif self.opened_at is not None:
+                self.opened_at = self.clock()
+
+
+@dataclass
+class Outbox:
+    db: Database
+    spool: Spool
+    client: OnlineClient
+    environment: str = "Production"
+    policy: SendingPolicy = field(default_factory=SendingPolicy)
+    workers: int = 1
+    rng: random.Random = field(default_factory=random.Random)
+    breaker: Breaker = field(init=False)
+    _stop: threading.Event = field(default_factory=threading.Event, init=False)
+    _wake: threading.Event = field(default_factory=threading.Event, init=False)
+    _threads: list[threading.Thread] = field(default_factory=list, init=False)
+
+    def __post_init__(self) -> None:
+        self.breaker = Breaker(self.policy.breaker_threshold, self.policy.breaker_cooldown)
+
+    # -- life --------------------------------------------------------------------------------
+
+    def recover(self) -> int:
+        """After a crash: attempts that were under way have an unknown outcome; queue them to be looked up."""
+        with self.db.writer.begin() as conn:
+            rows = conn.execute(select(invoices.c.id).where(invoices.c.state == State.UPLOADING.value)).all()
+            for (invoice_id,) in rows:
+                conn.execute(update(invoices).where(invoices.c.id == invoice_id)
+                             .values(outcome_unknown=True, next_attempt_at=None))
+                transition(conn, invoice_id, State.QUEUED, "upload interrupted",
+                           why="the program stopped during an upload; it will be looked up before sending again")
+        return len(rows)
+
+    def start(self) -> None:
+        recovered = self.recover()
+        if recovered:
+            log.info("%d interrupted upload(s) will be checked at Pagero Online before any re-send", recovered)
+        for n in range(self.workers):
+            self._spawn(self._send_loop, f"outbox-{n}")
+        self._spawn(self._poll_loop, "outbox-poller")
+
+    def _spawn(self, target: Callable[[], None], name: str) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        for thread in self._threads:
+            thread.join(30)
+        self._threads.clear()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def _send_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                worked = self.send_one()
+            except Exception:
+                log.exception("outbox: unexpected error")
+                worked = False
+            if not worked:
+                self._wake.wait(self.policy.idle_wait)
+                self._wake.clear()
+
+    def _poll_loop(self) -> None:
+        while not self._stop.wait(self.policy.poll_interval):
+            try:
+                self.poll_once()
+            except Exception:
+                log.exception("status poller: unexpected error")
+
+    # -- sending -----------------------------------------------------------------------------
+
+    def _claim(self) -> Any | None:
+        now = utcnow()
+        with self.db.writer.begin() as conn:
+            row = conn.execute(
+                select(invoices)
+                .where(invoices.c.state == State.QUEUED.value,
+                       or_(invoices.c.next_attempt_at.is_(None), invoices.c.next_attempt_at <= now))
+                .order_by(invoices.c.next_attempt_at, invoices.c.id).limit(1)
+                .with_for_update(skip_locked=True)
+            ).first()
+            if row is None:
+                return None
+            conn.execute(update(invoices).where(invoices.c.id == row.id).values(
+                attempts=invoices.c.attempts + 1, first_attempt_at=row.first_attempt_at or now,
+                environment=row.environment or self.environment))
+            transition(conn, row.id, State.UPLOADING, f"upload attempt {row.attempts + 1}", expect=State.QUEUED)
+            return conn.execute(select(invoices).where(invoices.c.id == row.id)).first()
+
+    def send_one(self) -> bool:
+        """Make one upload attempt for the next due invoice; False when there was nothing to do."""
+        if not self.breaker.allow():
+            return False
+        invoice = self._claim()
+        if invoice is None:
+            return False
+        reference = sender_reference(invoice.uuid, invoice.send_generation)
+        if invoice.outcome_unknown:
+            try:
+                found = self.client.find_sent(reference)
+            except OnlineError as error:
+                self._failed(invoice, error)
+                return True
+            if found:
+                self._sent(invoice, str(found[0].get("fileId") or found[0].get("id")),
+                           "found at Pagero Online after an interrupted upload; not sent again")
+                return True
+        with self.db.writer.begin() as conn:
+            conn.execute(update(invoices).where(invoices.c.id == invoice.id).values(outcome_unknown=True))
+        crash_point("before_upload")
+        pdf = self.spool.job_dir(invoice.document_uuid) / invoice.pdf_name
+        try:
+            file_id = self.client.upload(pdf, sender_reference=reference, send_mode=invoice.environment,
+                                         filename=f"invoice-{invoice.id}.pdf")
+        except OnlineError as error:
+            self._failed(invoice, error)
+            return True
+        crash_point("after_upload_before_commit")
+        self._sent(invoice, file_id, f"uploaded to Pagero Online ({invoice.environment})")
+        crash_point("after_commit")
+        return True
+
+    def _sent(self, invoice: Any, file_id: str, what: str) -> None:
+        self.breaker.success()
+        with self.db.writer.begin() as conn:
+            conn.execute(update(invoices).where(invoices.c.id == invoice.id).values(
+                remote_file_id=file_id, outcome_unknown=False, sent_at=utcnow(), last_error="",
+                next_attempt_at=None, delivery_status="Processing"))
+            transition(conn, invoice.id, State.SENT, what, why=f"file {file_id}", expect=State.UPLOADING)
+        log.info("invoice %d sent as file %s", invoice.id, file_id)
+
+    def _failed(self, invoice: Any, error: OnlineError) -> None:
+        unknown = isinstance(error, Ambiguous) or bool(invoice.outcome_unknown and not isinstance(
+            error, Unreachable | Retryable | Rejected))
+        if isinstance(error, Rejected):
+            self.breaker.success()  # the service is up; it just refuses this invoice
+            with self.db.writer.begin() as conn:
+                conn.execute(update(invoices).where(invoices.c.id == invoice.id).values(
+                    outcome_unknown=False, last_error=error.message, next_attempt_at=None))
+                transition(conn, invoice.id, State.NEEDS_ATTENTION, "refused by Pagero Online", why=error.message,
+                           expect=State.UPLOADING)
+            log.warning("invoice %d refused by Pagero Online: %s", invoice.id, error.message)
+            return
+        if isinstance(error, Retryable) and error.status == 429:
+            self.breaker.success()
+        else:
+            self.breaker.failure()
+        now = utcnow()
+        age = (now - (invoice.first_attempt_at or now)).total_seconds()
+        with self.db.writer.begin() as conn:
+            if invoice.attempts >= self.policy.max_attempts or age > self.policy.max_age:
+                conn.execute(update(invoices).where(invoices.c.id == invoice.id).values(
+                    outcome_unknown=unknown, last_error=error.message, next_attempt_at=None))
+                transition(conn, invoice.id, State.NEEDS_ATTENTION, "gave up sending",
+                           why=f"{invoice.attempts} attempts failed; last: {error.message}. Resend when it is fixed.",
+                           expect=State.UPLOADING)
+                return
+            delay = self.backoff(invoice.attempts, getattr(error, "retry_after", None))
+            conn.execute(update(invoices).where(invoices.c.id == invoice.id).values(
+                outcome_unknown=unknown, last_error=error.message,
+                next_attempt_at=now + dt.timedelta(seconds=delay)))
+            transition(conn, invoice.id, State.QUEUED, "will retry", why=f"{error.message}; next try in {delay:.0f} s",
+                       expect=State.UPLOADING)
+
+    def backoff(self, attempts: int, retry_after: float | None) -> float:
+        """Full jitter: uniform in [0, min(cap, base·2^attempts)], at least what Retry-After asked."""
+        ceiling = min(self.policy.max_retry_delay, self.policy.base_delay * 2 ** min(attempts, 30))
+        delay = self.rng.uniform(0, ceiling)
+        if retry_after is not None:
+            delay = max(delay, min(retry_after, max(self.policy.max_retry_delay, retry_after)))
+        return delay
+
+    # -- status tracking ---------------------------------------------------------------------
+
+    def poll_once(self, limit: int = 100) -> int:
+        """Follow sent invoices at Pagero Online; returns how many changed state."""
+        if self.breaker.state == "open":
+            return 0
+        cutoff = utcnow() - dt.timedelta(seconds=self.policy.poll_interval * 0.5)
+        with self.db.reader.connect() as conn:
+            rows = conn.execute(
+                select(invoices).where(invoices.c.state.in_([s.value for s in TRACKED]),
+                                       or_(invoices.c.checked_at.is_(None), invoices.c.checked_at < cutoff))
+                .order_by(invoices.c.checked_at, invoices.c.id).limit(limit)
+            ).all()
+        changed = 0
+        for invoice in rows:
+            try:
+                changed += self._check(invoice)
+            except OnlineError as error:
+                log.info("status check of invoice %d failed: %s", invoice.id, error.message)
+                if isinstance(error, Unreachable | Ambiguous):
+                    self.breaker.failure()
+                    break
+        return changed
+
+    def _check(self, invoice: Any) -> int:
+        file_id = invoice.remote_file_id
+        stopped = self.client.fileparts(file_id) if invoice.state == State.SENT.value else []
+        documents = [] if stopped else self.client.documents(fileId=file_id)
+        with self.db.writer.begin() as conn:
+            conn.execute(update(invoices).where(invoices.c.id == invoice.id).values(checked_at=utcnow()))
+            current = State(invoice.state)
+            if stopped:
+                part = stopped[0]
+                words = "; ".join((part.get("error") or {}).get("description") or []) or part.get("status", "")
+                conn.execute(update(invoices).where(invoices.c.id == invoice.id).values(
+                    remote_filepart_id=part.get("id"), delivery_status=part.get("status")))
+                what = "stopped at Pagero Online" if part.get("status") == "Error" else "waits for interaction"
+                transition(conn, invoice.id, State.NEEDS_ATTENTION, what, why=words, expect=current)
+                return 1
+            target = _state_from(documents)
+            if documents:
+                conn.execute(update(invoices).where(invoices.c.id == invoice.id).values(
+                    delivery_status=documents[0].get("deliveryStatus")))
+            if target is None or target is current or not _later(current, target):
+                return 0
+            status = documents[0].get("deliveryStatus") or target.value
+            transition(conn, invoice.id, target, f"Pagero Online: {status}", expect=current)
+            return 1
+
+
+_ORDER = [State.SENT, State.DELIVERED, State.FETCHED, State.ACCEPTED]
+
+
+def _later(current: State, target: State) -> bool:
+    if target in (State.REJECTED, State.ACCEPTED):
+        return True
+    return _ORDER.index(target) > _ORDER.index(current) if current in _ORDER else False
+
+
+def _state_from(documents: list[dict[str, Any]]) -> State | None:
+    if not documents:
+        return None
+    document = documents[0]
+    business = (document.get("latestBusinessStatus") or {}).get("businessStatus")
+    if business in ("Accepted", "Approved", "Paid"):
+        return State.ACCEPTED
+    if business == "Rejected":
+        return State.REJECTED
+    delivery = document.get("deliveryStatus")
+    return {"Done": State.DELIVERED, "DoneFetched": State.FETCHED, "Undeliverable": State.REJECTED,
+            "Cancelled": State.CANCELLED}.get(str(delivery))
+
+
+# -- service functions (the CLI and the pages call these) -----------------------------------
+
+
+def send(db: Database, ids: list[int] | None, environment: str, actor: Actor = SYSTEM) -> list[int]:
+    """Queue ready invoices ("Files to send" → Send); ``None`` sends every ready invoice."""
+    if environment not in ("Production", "Test", "Certification"):
+        raise NotAllowed(f"environment {environment!r} is not Production, Test or Certification")
+    with db.writer.begin() as conn:
+        query = select(invoices.c.id).where(invoices.c.state == State.READY.value)
+        if ids is not None:
+            query = query.where(invoices.c.id.in_(ids))
+        if not actor.admin:
+            query = query.where(invoices.c.owner == actor.name)
+        found = [row.id for row in conn.execute(query.order_by(invoices.c.id))]
+        if ids is not None and set(found) != set(ids):
+            missing = sorted(set(ids) - set(found))
+            raise NotAllowed(f"not ready to send: {', '.join(map(str, missing))}")
+        for invoice_id in found:
+            conn.execute(update(invoices).where(invoices.c.id == invoice_id).values(environment=environment))
+            transition(conn, invoice_id, State.QUEUED, f"sent by {actor.name} ({environment})", who=actor.name)
+    return found
+
+
+def resend(db: Database, invoice_id: int, actor: Actor = SYSTEM, *, confirm: bool = False) -> None:
+    """Send again after the cause was fixed; an invoice that reached its recipient needs ``confirm``."""
+    with db.writer.begin() as conn:
+        row = _visible_row(conn, invoice_id, actor)
+        current = State(row.state)
+        if current is State.NEEDS_ATTENTION:
+            if row.remote_filepart_id and row.remote_file_id and not row.outcome_unknown:
+                raise NotAllowed(f"invoice {invoice_id} stopped at Pagero Online; use restart instead")
+            conn.execute(update(invoices).where(invoices.c.id == invoice_id).values(
+                attempts=0, first_attempt_at=None, next_attempt_at=None))
+            transition(conn, invoice_id, State.QUEUED, "resent", who=actor.name, expect=current)
+            return
+        if current in (State.SENT, State.DELIVERED, State.FETCHED, State.ACCEPTED, State.REJECTED,
+                       State.CANCELLED):
+            if not confirm:
+                raise NotAllowed(f"invoice {invoice_id} was already sent ({current.value}); sending it again "
+                                 "means the recipient may get it twice — confirm to resend")
+            conn.execute(update(invoices).where(invoices.c.id == invoice_id).values(
+                attempts=0, first_attempt_at=None, next_attempt_at=None, outcome_unknown=False,
+                send_generation=row.send_generation + 1, remote_file_id=None, remote_filepart_id=None))
+            transition(conn, invoice_id, State.QUEUED, "resent after confirmation", who=actor.name, expect=current)
+            return
+        raise NotAllowed(f"invoice {invoice_id} is {current.value}; only invoices needing attention or already "
+                         "sent can be resent")
+
+
+def restart(db: Database, client: OnlineClient, invoice_id: int, actor: Actor = SYSTEM) -> None:
+    """Restart a file part that stopped in Error at Pagero Online (after fixing the cause there)."""
+    with db.reader.connect() as conn:
+        row = _visible_row(conn, invoice_id, actor)
+    if row.state != State.NEEDS_ATTENTION.value or not row.remote_filepart_id:
+        raise NotAllowed(f"invoice {invoice_id} has no stopped file part at Pagero Online to restart")
+    client.filepart_action(row.remote_filepart_id, "Restart")
+    with db.writer.begin() as conn:
+        conn.execute(update(invoices).where(invoices.c.id == invoice_id).values(remote_filepart_id=None,
+                                                                                checked_at=None))
+        transition(conn, invoice_id, State.SENT, "restarted at Pagero Online", who=actor.name,
+                   expect=State.NEEDS_ATTENTION)
+
+
+def _visible_row(conn: Connection, invoice_id: int, actor: Actor) -> Any:
+    from connect_core.invoices import NotFound
+
+    query = select(invoices).where(invoices.c.id == invoice_id)
+    if not actor.admin:
+        query = query.where(invoices.c.owner == actor.name)
+    row = conn.execute(query).first()
+    if row is None:
+        raise NotFound(f"invoice {invoice_id} not found")
+    return row
+
+
+
