@@ -207,7 +207,8 @@ class OnlineClient:
             raise Ambiguous(f"unexpected answer {response.status_code} to an upload")
         return str(response.json()["id"])
 
-    def fileparts(self, file_id: str, statuses: tuple[str, ...] = ("AwaitingInteraction", "Error")) -> list[dict[str, Any]]:
+    def fileparts(self, file_id: str,
+                  statuses: tuple[str, ...] = ("AwaitingInteraction", "Error")) -> list[dict[str, Any]]:
         response = self.request("GET", f"/file/v1/files/{urllib.parse.quote(file_id)}/fileparts",
                                 params={"Status": ",".join(statuses)})
         return list(response.json().get("items", []))

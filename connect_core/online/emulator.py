@@ -534,7 +534,8 @@ class EmulatorServer(ThreadingHTTPServer):
         super().__init__(address, Handler)
 
 
-def make_server(host: str, port: int, data_dir: Path, *, inbound: Path | None = None, **settings: Any) -> EmulatorServer:
+def make_server(host: str, port: int, data_dir: Path, *, inbound: Path | None = None,
+                **settings: Any) -> EmulatorServer:
     """A ready (not yet serving) emulator on ``host:port`` keeping its data in ``data_dir``."""
     state = EmulatorState(data_dir=data_dir, **settings)
     if inbound is not None and inbound.is_dir():
