@@ -16,6 +16,7 @@ from typing import Any
 
 from connect_core.config import Config, load_config
 from connect_core.errors import ConnectError
+from connect_core.paths import default_config_file
 
 Handler = Callable[[argparse.Namespace, Config], int]
 
@@ -184,6 +185,42 @@ def cmd_convert(args: argparse.Namespace, config: Config) -> int:
     return convert_main(argv + (["--json"] if args.json else []))
 
 
+def cmd_extract(args: argparse.Namespace, config: Config) -> int:
+    from connect_core.extract import load_templates, read_invoices, read_text
+
+    pdf = Path(args.file)
+    if not pdf.is_file():
+        raise ConnectError(f"not a readable file: {pdf}")
+    if args.text:
+        for number, text in enumerate(read_text(pdf), 1):
+            print(f"--- page {number}\n{text}")
+        return 0
+    folder = args.templates or config.data_dir / "templates"
+    templates = load_templates(folder) if args.templates or folder.is_dir() else []
+    invoices = read_invoices(pdf, templates)
+    if args.json:
+        print(json.dumps([invoice.to_json() for invoice in invoices], indent=1, ensure_ascii=False))
+        return 0
+    for invoice in invoices:
+        first, last = invoice.pages
+        print(f"Invoice {invoice.invoice_number or '(no number)'}  pages {first}-{last}")
+        for name in ("issue_date", "due_date", "currency", "total", "seller", "buyer"):
+            field = invoice.field(name)
+            where = f"  ({field.source}, {field.confidence:.2f})" if field.value is not None else ""
+            print(f"  {name.replace('_', ' '):<11} {field.value or '-'}{where}")
+    return 0
+
+
+def cmd_install_service(args: argparse.Namespace, config: Config) -> int:
+    from connect_core.service import InstallOptions, install_service
+
+    options = InstallOptions(user=args.user, config=args.service_config, unit_dir=args.unit_dir,
+                             start=not args.no_start)
+    for line in install_service(options):
+        print(line)
+    return 0
+
+
 # -- plumbing ---------------------------------------------------------------------------
 
 
@@ -269,6 +306,24 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("-o", "--output", required=True)
     convert.add_argument("--paper", choices=("A4", "Letter"))
     convert.add_argument("--json", action="store_true")
+
+    extract = _command(commands, "extract", "read the invoices in a PDF (number, dates, total, parties)",
+                       cmd_extract)
+    extract.add_argument("file")
+    extract.add_argument("--json", action="store_true", help="print a JSON list, one object per invoice")
+    extract.add_argument("--templates", type=Path, help="folder of YAML layout templates (default: <data-dir>/templates)")
+    extract.add_argument("--text", action="store_true", help="print the page text templates are matched against")
+
+    # Not _command(): --config names the file to create, so it must not be loaded as this run's settings.
+    service = commands.add_parser("install-service", help="run Pagero Connect as a systemd service (as root)",
+                                  description="Create the pagero user, /etc/pagero-connect/config.yaml (if absent) "
+                                              "and the systemd unit, then start the service.")
+    service.add_argument("--user", default="pagero", help="system user the service runs as (created if missing)")
+    service.add_argument("--config", dest="service_config", type=Path, default=Path("/etc/pagero-connect/config.yaml"),
+                         help="configuration file the service reads (written with safe defaults if absent)")
+    service.add_argument("--unit-dir", type=Path, default=Path("/etc/systemd/system"))
+    service.add_argument("--no-start", action="store_true", help="write everything but do not start the service")
+    service.set_defaults(handler=cmd_install_service, config=None, data_dir=None)
     return parser
 
 
@@ -276,7 +331,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         overrides = {"storage.data_dir": args.data_dir, "printer.listen": getattr(args, "listen", None)}
-        config = load_config(args.config, overrides)
+        config_file = args.config
+        if config_file is None and default_config_file().is_file():
+            config_file = default_config_file()
+        config = load_config(config_file, overrides)
         handler: Handler = args.handler
         return handler(args, config)
     except ConnectError as error:

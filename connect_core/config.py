@@ -44,6 +44,8 @@ SETTINGS: dict[str, Setting] = {
     "sending.max_attempts": Setting(int, 12, minimum=1, help="then the invoice needs attention"),
     "sending.poll_seconds": Setting((int, float), 30, minimum=0.1, help="how often sent invoices are checked"),
     "sending.workers": Setting(int, 1, minimum=1, help="parallel uploads"),
+    "sending.breaker_cooldown": Setting((int, float), 30, minimum=0.1,
+                                        help="seconds to wait before probing a failing service again"),
     "inbound.folder": Setting(str, "", folder=True, help="where received invoices are written"),
     "inbound.mode": Setting(str, "manual", choices=("automatic", "manual")),
     "intake.folder": Setting(str, "", folder=True, help="hot folder: files put here are imported"),

@@ -199,7 +199,7 @@ class Outbox:
             try:
                 found = self.client.find_sent(reference)
             except OnlineError as error:
-                self._failed(invoice, error)
+                self._failed(invoice, error, unknown=True)  # still unknown: look again next time
                 return True
             if found:
                 self._sent(invoice, str(found[0].get("fileId") or found[0].get("id")),
@@ -213,7 +213,7 @@ class Outbox:
             file_id = self.client.upload(pdf, sender_reference=reference, send_mode=invoice.environment,
                                          filename=f"invoice-{invoice.id}.pdf")
         except OnlineError as error:
-            self._failed(invoice, error)
+            self._failed(invoice, error, unknown=_maybe_stored(error))
             return True
         crash_point("after_upload_before_commit")
         self._sent(invoice, file_id, f"uploaded to Pagero Online ({invoice.environment})")
@@ -229,14 +229,12 @@ class Outbox:
             transition(conn, invoice.id, State.SENT, what, why=f"file {file_id}", expect=State.UPLOADING)
         log.info("invoice %d sent as file %s", invoice.id, file_id)
 
-    def _failed(self, invoice: Any, error: OnlineError) -> None:
-        unknown = isinstance(error, Ambiguous) or bool(invoice.outcome_unknown and not isinstance(
-            error, Unreachable | Retryable | Rejected))
+    def _failed(self, invoice: Any, error: OnlineError, *, unknown: bool) -> None:
         if isinstance(error, Rejected):
             self.breaker.success()  # the service is up; it just refuses this invoice
             with self.db.writer.begin() as conn:
                 conn.execute(update(invoices).where(invoices.c.id == invoice.id).values(
-                    outcome_unknown=False, last_error=error.message, next_attempt_at=None))
+                    outcome_unknown=unknown, last_error=error.message, next_attempt_at=None))
                 transition(conn, invoice.id, State.NEEDS_ATTENTION, "refused by Pagero Online", why=error.message,
                            expect=State.UPLOADING)
             log.warning("invoice %d refused by Pagero Online: %s", invoice.id, error.message)
@@ -318,6 +316,18 @@ class Outbox:
             status = documents[0].get("deliveryStatus") or target.value
             transition(conn, invoice.id, target, f"Pagero Online: {status}", expect=current)
             return 1
+
+
+def _maybe_stored(error: OnlineError) -> bool:
+    """Could the service have kept the file although the upload failed?
+
+    A broken connection after sending, or a 5xx (a gateway may time out while the
+    service goes on), leaves it open; a connection never made, a 408/429 or a
+    refusal means it was not kept.
+    """
+    if isinstance(error, Ambiguous):
+        return True
+    return isinstance(error, Retryable) and (error.status or 0) >= 500
 
 
 _ORDER = [State.SENT, State.DELIVERED, State.FETCHED, State.ACCEPTED]

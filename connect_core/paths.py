@@ -20,7 +20,9 @@ def default_data_dir() -> Path:
 
 
 def default_config_file() -> Path:
-    """The per-platform configuration file."""
+    """The per-platform configuration file (``PAGERO_CONFIG_FILE`` names another)."""
+    if os.environ.get("PAGERO_CONFIG_FILE"):
+        return Path(os.environ["PAGERO_CONFIG_FILE"])
     if sys.platform == "win32" or sys.platform == "darwin":
         return default_data_dir() / "config.yaml"
     if os.geteuid() == 0:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -8,6 +9,9 @@ from pathlib import Path
 import pytest
 
 from tests.harness import Server
+
+# Tests never pick up a configuration file installed on the machine running them.
+os.environ["PAGERO_CONFIG_FILE"] = "/nonexistent/pagero-connect-test-config.yaml"
 
 
 @pytest.fixture
