@@ -157,3 +157,26 @@ users = Table(
     Column("created_at", DateTime, nullable=False),
     Column("disabled", Boolean, nullable=False, default=False),
 )
+
+# Clerks' lists filter on the invoice's owner (the IPP requesting-user-name), newest first.
+Index("ix_invoices_owner", invoices.c.owner, invoices.c.id)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),  # SHA-256 of the cookie: a copy of the store opens no session
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False),
+    Column("csrf", String(64), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("seen_at", DateTime, nullable=False),
+)
+Index("ix_sessions_user", sessions.c.user_id)
+
+login_throttle = Table(
+    "login_throttle",
+    metadata,
+    Column("key", String(200), primary_key=True),  # "user:<name>" or "ip:<address>"
+    Column("failures", Integer, nullable=False, default=0),
+    Column("last_failure_at", DateTime, nullable=False),
+    Column("blocked_until", DateTime, nullable=True),
+)
