@@ -429,7 +429,9 @@ class MessageReader:
             if self._fields > self.limits.max_attributes:
                 raise LimitExceeded("too many attribute values")
         self._scan = pos
-        if self._end is None and pos > self.limits.max_header_bytes:
+        # Checked whether or not the end tag has come yet, so the limit does not depend on
+        # how the bytes were split (a whole message in one feed is held to it too).
+        if pos > self.limits.max_header_bytes:
             raise LimitExceeded("attribute section too large")
         if self._end is not None:
             self.leftover = bytes(buf[self._end :])
@@ -535,12 +537,15 @@ def _parse(buf: bytes, limits: Limits) -> Message:
 
 
 def _check_values(attributes: list[Attribute]) -> None:
-    for attribute in attributes:
-        if not attribute.values:
-            raise ProtocolError(f"attribute {attribute.name!r} without values")
-        for value in attribute.values:
-            if isinstance(value.value, Collection):
-                _check_values(value.value.members)
+    # A work list, not recursion: Limits.max_depth may be set above Python's recursion limit.
+    pending = [attributes]
+    while pending:
+        for attribute in pending.pop():
+            if not attribute.values:
+                raise ProtocolError(f"attribute {attribute.name!r} without values")
+            for value in attribute.values:
+                if isinstance(value.value, Collection):
+                    pending.append(value.value.members)
 
 
 def iter_attributes(message: Message, tag: int) -> Iterable[Attribute]:
