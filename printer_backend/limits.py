@@ -28,3 +28,10 @@ class Limits:
                 raise ValueError(f"Limits.{name} must be positive")
         if self.wall_seconds <= 0:
             raise ValueError("Limits.wall_seconds must be positive")
+
+
+def in_words(size: int) -> str:
+    """A byte count for a message: "512 MB", "300 KB"."""
+    if size >= 2**20:
+        return f"{size / 2**20:g} MB" if size % 2**20 else f"{size // 2**20} MB"
+    return f"{max(1, round(size / 1024))} KB"

@@ -26,7 +26,7 @@ _PS_START = re.compile(rb"\A(?:\x04|\xef\xbb\xbf|[ \t\r\n])*%!")
 _NOT_TEXT = re.compile(rb"[\x00-\x08\x0e-\x1f\x7f]")
 
 _NAMED = (
-    (b"PK\x03\x04", "a ZIP archive (an Office document or XPS file is one too)"),
+    (b"PK\x03\x04", "a ZIP archive"),
     (b"PK\x05\x06", "an empty ZIP archive"),
     (b"\x89PNG\r\n\x1a\n", "a PNG image"),
     (b"GIF8", "a GIF image"),

@@ -1,0 +1,202 @@
+"""The one entry point: turn any print document into one PDF, or say in plain words why not.
+
+The format comes from the content (:mod:`printer_backend.sniff`), never from the client's
+claim.  PDF passes through byte for byte after a structural check (repaired when qpdf can);
+PostScript goes through a confined Ghostscript; PWG raster, URF and JPEG become image pages;
+plain text is typeset.  Heavy parsing always happens in a limited child process, and the
+output appears atomically or not at all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import secrets
+import shutil
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from printer_backend import child
+from printer_backend import sniff as formats
+from printer_backend.errors import BackendError, ConversionRefused, UnsupportedFormat
+from printer_backend.ghostscript import run_ghostscript
+from printer_backend.limits import Limits
+from printer_backend.pdf import check_pdf
+from printer_backend.raster import convert_raster
+from printer_backend.text import convert_text, paper_size
+
+__all__ = [
+    "BackendError",
+    "Conversion",
+    "ConversionRefused",
+    "Limits",
+    "UnsupportedFormat",
+    "convert",
+    "main",
+    "start_converter",
+]
+
+DEFAULT_LIMITS = Limits()
+
+_CLAIM_ALIASES = {"image/jpg": formats.JPEG, "image/pjpeg": formats.JPEG, "application/x-pdf": formats.PDF}
+_NO_CLAIM = {"", "application/octet-stream"}
+
+
+@dataclass(frozen=True)
+class Conversion:
+    """What :func:`convert` made."""
+
+    source_format: str  # the sniffed MIME type
+    pages: int
+    has_text: bool  # False for raster/JPEG and for PostScript without a usable text layer
+    passthrough: bool  # True when the output is the input PDF byte for byte
+    page_sizes: tuple[tuple[float, float], ...]  # points (w, h) per page
+    notes: tuple[str, ...]  # e.g. "repaired: ...", "no usable text layer", the Ghostscript confinement
+
+
+def convert(
+    source: Path,
+    output: Path,
+    *,
+    paper: str = "A4",
+    limits: Limits = DEFAULT_LIMITS,
+    claimed_format: str | None = None,
+) -> Conversion:
+    """Convert the print document ``source`` into the PDF ``output``.
+
+    ``paper`` ("A4" or "Letter") is the page size of plain text and of PostScript that sets
+    none.  ``claimed_format`` is the MIME type the client declared; when it contradicts the
+    content it is ignored and noted.
+    ``output`` is replaced atomically (temporary file, fsync, rename) and never left half
+    written.  Raises :class:`UnsupportedFormat` for content we do not print (the reason names
+    it) and :class:`ConversionRefused` for damaged, password-protected, hostile or over-limit
+    documents; both are :class:`BackendError` with a plain-words ``reason``.
+    """
+    source, output = Path(source), Path(output)
+    paper_size(paper)  # a wrong paper name is a programming error: ValueError before any work
+    try:
+        with open(source, "rb") as stream:
+            head = stream.read(formats.HEAD_BYTES)
+    except OSError as exc:
+        raise ConversionRefused(f"the document cannot be read ({exc.strerror or exc})") from None
+    source_format = formats.sniff(head)
+    if source_format is None:
+        raise UnsupportedFormat(
+            f"cannot print {formats.describe(head)}: send PDF, PostScript, PWG raster, URF, JPEG or plain text"
+        )
+    notes: list[str] = []
+    claim = _normalise(claimed_format)
+    if claim not in _NO_CLAIM and claim != source_format:
+        notes.append(f"sent as {claim} but the content is {source_format}; converted as {source_format}")
+
+    if source_format == formats.PDF and _same_file(source, output):
+        check = check_pdf(source, None, limits=limits)
+        return Conversion(source_format, check.pages, check.has_text, True, check.page_sizes, (*notes, *check.notes))
+
+    with _atomic(output) as partial:
+        if source_format == formats.PDF:
+            check = check_pdf(source, partial, limits=limits)
+            if not check.repaired:
+                shutil.copyfile(source, partial)
+            return Conversion(
+                source_format, check.pages, check.has_text, not check.repaired, check.page_sizes, (*notes, *check.notes)
+            )
+        if source_format == formats.POSTSCRIPT:
+            run = run_ghostscript(source, partial, limits=limits, paper=paper)
+            check = check_pdf(partial, None, limits=limits)
+            notes.append("Ghostscript confined by " + ", ".join(run.isolation))
+            notes.extend(check.notes)
+            return Conversion(source_format, check.pages, check.has_text, False, check.page_sizes, tuple(notes))
+        if source_format == formats.TEXT:
+            typeset = convert_text(source, partial, paper=paper, limits=limits)
+            return Conversion(source_format, typeset.pages, True, False, typeset.page_sizes, (*notes, *typeset.notes))
+        image = convert_raster(source, partial, source_format=source_format, limits=limits)
+        notes.append("image pages: no text layer")
+        return Conversion(source_format, image.pages, False, False, image.page_sizes, (*notes, *image.notes))
+
+
+def start_converter() -> None:
+    """Start the process that forks the limited children, so the first document does not wait.
+
+    Optional: :func:`convert` starts it on first use (about a second).  The server calls this at
+    start-up, next to :func:`printer_backend.ghostscript.check_ghostscript`.
+    """
+    child.start()
+
+
+def _normalise(claim: str | None) -> str:
+    if claim is None:
+        return ""
+    bare = claim.split(";", 1)[0].strip().lower()
+    return _CLAIM_ALIASES.get(bare, bare)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def _atomic(output: Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``output``; on success fsync it and rename it into place."""
+    partial = output.with_name(f".{output.name}.{secrets.token_hex(6)}.part")
+    try:
+        yield partial
+        with open(partial, "rb+") as written:
+            os.fsync(written.fileno())
+        os.replace(partial, output)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            partial.unlink()
+        raise
+    directory = os.open(output.parent, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``convert INPUT -o OUTPUT.pdf [--paper A4|Letter] [--json]``: 0 on success, 2 on refusal, 1 on I/O errors.
+
+    ``argv`` are the arguments after the program name; a leading ``convert`` is accepted.
+    """
+    args = list(sys.argv[1:] if argv is None else argv)
+    if len(args) >= 2 and args[0] == "convert" and not args[1].startswith("-"):
+        args = args[1:]
+    parser = argparse.ArgumentParser(
+        prog="pagero-connect convert", description="Turn a print document into one PDF."
+    )
+    parser.add_argument("input", type=Path, help="the print document (PDF, PostScript, PWG, URF, JPEG, text)")
+    parser.add_argument("-o", "--output", type=Path, required=True, help="where to write the PDF")
+    parser.add_argument("--paper", default="A4", type=_paper_name, help="paper for plain text: A4 or Letter")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    options = parser.parse_args(args)
+    try:
+        result = convert(options.input, options.output, paper=options.paper)
+    except BackendError as exc:
+        print(f"pagero-connect convert: refused: {exc.reason}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # the output side: a missing folder, a full disk
+        print(f"pagero-connect convert: cannot write {options.output}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    if options.json:
+        print(json.dumps(asdict(result)))
+    else:
+        text = "with text" if result.has_text else "without usable text"
+        print(f"{options.output}: {result.pages} page(s) from {result.source_format}, {text}")
+    return 0
+
+
+def _paper_name(value: str) -> str:
+    try:
+        paper_size(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return "Letter" if value.upper() == "LETTER" else "A4"

@@ -1,0 +1,328 @@
+"""PostScript to PDF with a confined Ghostscript.
+
+Ghostscript's ``-dSAFER`` sandbox has been escaped many times (see reliability.md §1.3), so it
+is only the first of several walls:
+
+* a fixed argv with no user-derived string: ``gs -dSAFER -dBATCH -dNOPAUSE -dNOPROMPT -dQUIET
+  -sDEVICE=pdfwrite -sOutputFile=<job>/out.pdf -- <job>/in.ps``;
+* a clean environment whose ``TMPDIR``/``TMP``/``TEMP`` is an empty private directory (before
+  10.07.1 SAFER lets PostScript read and write the temp directory);
+* rlimits on CPU seconds, address space, file size, core dumps and process count, applied by
+  util-linux ``prlimit`` right before ``gs`` starts (no ``preexec_fn``, which is unsafe in a
+  threaded server), and a wall-clock timeout that kills the whole process group;
+* where the platform allows, no network (a new network namespace via ``unshare``), the
+  identity of ``nobody`` when the server runs as root, and ``no_new_privs``;
+* only ``out.pdf`` is taken from the job directory, which is deleted afterwards.
+
+:func:`isolation` says which of these apply on this machine.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import re
+import shutil
+import signal
+import stat
+import subprocess
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from printer_backend.errors import ConversionRefused, GhostscriptUnavailable
+from printer_backend.limits import Limits, in_words
+
+NOBODY = 65534
+MINIMUM_VERSION = "10.0.0"
+"""The oldest Ghostscript we run by default.  Distributions backport security fixes without
+changing the version (Debian 12's 10.00.0 has them), so the gate is a floor, not a guarantee."""
+
+_MESSAGES_KEPT = 64 * 1024
+_PAPER_SIZES = {"A4": "a4", "LETTER": "letter"}
+
+
+class GhostscriptFailed(ConversionRefused):
+    """Ghostscript refused or failed the job; ``messages`` holds what it printed (for logs)."""
+
+    def __init__(self, reason: str, messages: str = "") -> None:
+        super().__init__(reason)
+        self.messages = messages
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.reason, self.messages))
+
+
+@dataclass(frozen=True)
+class GhostscriptRun:
+    """A finished conversion: what Ghostscript printed and how it was confined."""
+
+    messages: str
+    isolation: tuple[str, ...]
+    seconds: float
+
+
+@dataclass(frozen=True)
+class _Confinement:
+    """What this machine allows, probed once: commands that exec into each other, then into gs."""
+
+    unshare: tuple[str, ...]  # a new network namespace, or nothing
+    setpriv: str | None
+    can_drop: bool  # we are root and setpriv can switch to nobody
+
+    def prefix(self, drop: bool) -> list[str]:
+        prefix = list(self.unshare)
+        if self.setpriv is not None:
+            ids = [f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"] if drop else []
+            prefix += [self.setpriv, "--no-new-privs", *ids, "--"]
+        return prefix
+
+    def describe(self, drop: bool) -> tuple[str, ...]:
+        words = ["-dSAFER", "private empty TMPDIR", "clean environment", "rlimits (CPU, memory, file size)"]
+        if self.unshare:
+            words.append("no network (own network namespace)")
+        if self.setpriv is not None:
+            words.append("no_new_privs")
+        if drop:
+            words.append("uid nobody")
+        return tuple(words)
+
+
+def _binary(name: str) -> str | None:
+    return shutil.which(name, path="/usr/bin:/bin:/usr/sbin:/sbin")
+
+
+def _gs() -> str:
+    path = _binary("gs")
+    if path is None:
+        raise GhostscriptUnavailable("Ghostscript (gs) is not installed; PostScript jobs cannot be printed")
+    return path
+
+
+def ghostscript_version() -> str:
+    """The installed Ghostscript's version, e.g. "10.00.0"; GhostscriptUnavailable if it has none."""
+    try:
+        done = subprocess.run(
+            [_gs(), "--version"], env=_base_environment(), capture_output=True, timeout=30, check=True, text=True
+        )
+    except (OSError, subprocess.SubprocessError):
+        raise GhostscriptUnavailable("Ghostscript (gs) does not run; PostScript jobs cannot be printed") from None
+    version = done.stdout.strip()
+    if not re.fullmatch(r"\d+(\.\d+)*", version):
+        raise GhostscriptUnavailable(f"Ghostscript reports an unknown version {version[:40]!r}")
+    return version
+
+
+def check_ghostscript(minimum: str = MINIMUM_VERSION) -> str:
+    """Check at start-up that Ghostscript and ``prlimit`` exist and gs is at least ``minimum``.
+
+    Returns the version (for the status page).  Raises :class:`GhostscriptUnavailable` with a
+    message for the administrator otherwise.
+    """
+    version = ghostscript_version()
+    if _version_tuple(version) < _version_tuple(minimum):
+        raise GhostscriptUnavailable(
+            f"Ghostscript {version} is older than the required {minimum}; PostScript jobs are refused"
+        )
+    if _binary("prlimit") is None:
+        raise GhostscriptUnavailable("prlimit (util-linux) is missing; Ghostscript cannot be confined")
+    return version
+
+
+def _version_tuple(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", version))
+
+
+def isolation() -> tuple[str, ...]:
+    """Which confinement Ghostscript gets on this machine, in words (for notes and the status page)."""
+    confinement = _confinement()
+    return confinement.describe(confinement.can_drop and _nobody_can_reach(Path(tempfile.gettempdir())))
+
+
+@functools.cache
+def _confinement() -> _Confinement:
+    root = os.geteuid() == 0
+    unshare: tuple[str, ...] = ()
+    unshare_path = _binary("unshare")
+    if unshare_path is not None:
+        candidate = (unshare_path, "--net", "--") if root else (unshare_path, "--user", "--net", "--")
+        if _works([*candidate, "true"]):
+            unshare = candidate
+    setpriv = _binary("setpriv")
+    if setpriv is not None and not _works([setpriv, "--no-new-privs", "--", "true"]):
+        setpriv = None
+    can_drop = (
+        root
+        and setpriv is not None
+        and _works([setpriv, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--", "true"])
+    )
+    return _Confinement(unshare, setpriv, can_drop)
+
+
+def _works(argv: list[str]) -> bool:
+    try:
+        return subprocess.run(argv, env=_base_environment(), capture_output=True, timeout=10).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
+def _nobody_can_reach(directory: Path) -> bool:
+    """True if ``nobody`` can enter ``directory`` (our job directories live right inside it)."""
+    path = directory.resolve()
+    return all(os.stat(p).st_mode & 0o001 for p in [path, *path.parents])
+
+
+def _base_environment() -> dict[str, str]:
+    return {"PATH": "/usr/bin:/bin", "LC_ALL": "C"}
+
+
+def run_ghostscript(
+    source: Path, output: Path, *, limits: Limits, paper: str = "A4", work_root: Path | None = None
+) -> GhostscriptRun:
+    """Convert the PostScript file ``source`` into the PDF ``output`` with a confined Ghostscript.
+
+    Raises :class:`GhostscriptFailed` (a :class:`ConversionRefused`) when Ghostscript reports a
+    PostScript error (file access outside the job, ``getenv``, device switching...), produces
+    nothing, or is stopped by a limit; its reason names the limit, e.g. "conversion failed: CPU
+    limit reached (60 s)".  ``output`` is written only on success.  ``paper`` ("A4" or
+    "Letter", from the configuration) is the page size of PostScript that sets none.  The job
+    directory is created in ``work_root`` (default: the system temp directory) and removed
+    afterwards.
+    """
+    gs = _gs()
+    prlimit = _binary("prlimit")
+    if prlimit is None:
+        raise GhostscriptUnavailable("prlimit (util-linux) is missing; Ghostscript cannot be confined")
+    confinement = _confinement()
+    started = time.monotonic()
+    root = Path(work_root) if work_root is not None else Path(tempfile.gettempdir())
+    drop = confinement.can_drop and _nobody_can_reach(root)
+    job = Path(tempfile.mkdtemp(prefix="pagero-gs-", dir=root))
+    try:
+        scratch = job / "tmp"
+        scratch.mkdir(mode=0o700)
+        ps_in, pdf_out = job / "in.ps", job / "out.pdf"
+        shutil.copyfile(source, ps_in)
+        if drop:
+            for path in (job, scratch, ps_in):
+                os.chown(path, NOBODY, NOBODY)
+        argv = [
+            *confinement.prefix(drop),
+            prlimit,
+            f"--cpu={limits.cpu_seconds}:{limits.cpu_seconds + 1}",
+            f"--as={limits.memory_bytes}",
+            f"--fsize={limits.output_bytes}",
+            "--core=0",
+            "--nproc=0",
+            "--",
+            gs,
+            "-dSAFER",
+            "-dBATCH",
+            "-dNOPAUSE",
+            "-dNOPROMPT",
+            "-dQUIET",
+            "-sDEVICE=pdfwrite",
+            f"-sPAPERSIZE={_PAPER_SIZES[paper.upper()]}",
+            f"-sOutputFile={pdf_out}",
+            "--",
+            str(ps_in),
+        ]
+        env = {**_base_environment(), "TMPDIR": str(scratch), "TMP": str(scratch), "TEMP": str(scratch)}
+        returncode, messages, timed_out = _run(argv, env=env, cwd=job, wall_seconds=limits.wall_seconds)
+        failure = _failure(returncode, messages, timed_out, limits)
+        if failure is not None:
+            raise GhostscriptFailed(failure, messages)
+        _take_output(pdf_out, output, messages)
+    finally:
+        shutil.rmtree(job, ignore_errors=True)
+    return GhostscriptRun(
+        messages=messages, isolation=confinement.describe(drop), seconds=time.monotonic() - started
+    )
+
+
+def _take_output(pdf_out: Path, output: Path, messages: str) -> None:
+    """Copy out.pdf, and only a plain file: never a link to something gs should not reach."""
+    try:
+        fd = os.open(pdf_out, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+    except OSError:
+        raise GhostscriptFailed("conversion failed: the PostScript produced no pages", messages) from None
+    with open(fd, "rb") as produced:
+        status = os.fstat(produced.fileno())
+        if not stat.S_ISREG(status.st_mode) or status.st_nlink != 1:
+            raise GhostscriptFailed("conversion failed: the job directory was tampered with", messages)
+        if status.st_size == 0:
+            raise GhostscriptFailed("conversion failed: the PostScript produced no pages", messages)
+        with open(output, "wb") as target:
+            shutil.copyfileobj(produced, target, 1 << 20)
+
+
+def _run(argv: list[str], *, env: dict[str, str], cwd: Path, wall_seconds: float) -> tuple[int, str, bool]:
+    """Run ``argv`` in its own session; kill the whole group after ``wall_seconds``."""
+    process = subprocess.Popen(
+        argv,
+        env=env,
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        close_fds=True,
+    )
+    kept = bytearray()
+    assert process.stdout is not None
+    reader = threading.Thread(target=_drain, args=(process.stdout, kept), daemon=True)
+    reader.start()
+    # The pipe reaches its end when gs exits (it cannot fork), so waiting for the reader is
+    # waiting for gs, without the 50 ms polling of Popen.wait(timeout=...).
+    reader.join(wall_seconds)
+    timed_out = reader.is_alive()
+    if timed_out:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        reader.join(5)
+    process.wait()
+    process.stdout.close()
+    return process.returncode, kept.decode("utf-8", "replace"), timed_out
+
+
+def _drain(pipe: object, kept: bytearray) -> None:
+    """Read a pipe to its end, keeping the first 64 KiB (a looping job can print forever)."""
+    read = pipe.read1  # type: ignore[attr-defined]
+    while chunk := read(65536):
+        if len(kept) < _MESSAGES_KEPT:
+            kept += chunk[: _MESSAGES_KEPT - len(kept)]
+
+
+_ERROR = re.compile(r"Error: (/\w+) in (\S+)")
+_REASONS = {
+    "/invalidfileaccess": "the document tried to open files it may not use",
+    "/invalidaccess": "the document tried to do something the sandbox forbids",
+    "/undefinedfilename": "the document tried to open a file or device that is not there",
+    "/VMerror": "memory limit reached",
+}
+
+
+def _failure(returncode: int, messages: str, timed_out: bool, limits: Limits) -> str | None:
+    """The refusal reason for a finished Ghostscript run, or None if it succeeded."""
+    if timed_out:
+        return f"conversion failed: time limit reached ({limits.wall_seconds:g} s)"
+    if returncode in (-signal.SIGXCPU, -signal.SIGKILL) and "Error:" not in messages:
+        return f"conversion failed: CPU limit reached ({limits.cpu_seconds} s)"
+    if returncode == -signal.SIGXFSZ:
+        return f"conversion failed: output size limit reached ({in_words(limits.output_bytes)})"
+    error = _ERROR.search(messages)
+    if error is not None:
+        name, operator = error.groups()
+        detail = _REASONS.get(name, f"PostScript error {name} in {operator}")
+        if name == "/VMerror":
+            detail = f"{detail} ({in_words(limits.memory_bytes)})"
+        return f"conversion failed: {detail}"
+    if "Could not open the file" in messages:
+        # SAFER stopped a setpagedevice /OutputFile to somewhere else; gs carries on regardless.
+        return "conversion failed: the document tried to write to a file"
+    if returncode != 0:
+        return f"conversion failed: Ghostscript stopped with exit code {returncode}"
+    return None
