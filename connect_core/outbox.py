@@ -169,7 +169,7 @@ class Outbox:
 
     # -- sending -----------------------------------------------------------------------------
 
-    def _claim(self) -> Any | None:
+    def _claim(self) -> tuple[Any, bool] | None:
         now = utcnow()
         with self.db.writer.begin() as conn:
             row = conn.execute(
@@ -181,21 +181,26 @@ class Outbox:
             ).first()
             if row is None:
                 return None
+            # "Outcome unknown" is set with the claim: from here until an answer is recorded, a
+            # crash means the service may have the file.  The row returned keeps the earlier
+            # value, which says whether to look the invoice up before sending.
             conn.execute(update(invoices).where(invoices.c.id == row.id).values(
                 attempts=invoices.c.attempts + 1, first_attempt_at=row.first_attempt_at or now,
-                environment=row.environment or self.environment))
+                environment=row.environment or self.environment, outcome_unknown=True))
             transition(conn, row.id, State.UPLOADING, f"upload attempt {row.attempts + 1}", expect=State.QUEUED)
-            return conn.execute(select(invoices).where(invoices.c.id == row.id)).first()
+            claimed = conn.execute(select(invoices).where(invoices.c.id == row.id)).first()
+            return claimed, bool(row.outcome_unknown)
 
     def send_one(self) -> bool:
         """Make one upload attempt for the next due invoice; False when there was nothing to do."""
         if not self.breaker.allow():
             return False
-        invoice = self._claim()
-        if invoice is None:
+        claimed = self._claim()
+        if claimed is None:
             return False
+        invoice, look_up_first = claimed
         reference = sender_reference(invoice.uuid, invoice.send_generation)
-        if invoice.outcome_unknown:
+        if look_up_first:
             try:
                 found = self.client.find_sent(reference)
             except OnlineError as error:
@@ -205,8 +210,6 @@ class Outbox:
                 self._sent(invoice, str(found[0].get("fileId") or found[0].get("id")),
                            "found at Pagero Online after an interrupted upload; not sent again")
                 return True
-        with self.db.writer.begin() as conn:
-            conn.execute(update(invoices).where(invoices.c.id == invoice.id).values(outcome_unknown=True))
         crash_point("before_upload")
         pdf = self.spool.job_dir(invoice.document_uuid) / invoice.pdf_name
         try:
