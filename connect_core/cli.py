@@ -311,7 +311,8 @@ def build_parser() -> argparse.ArgumentParser:
                        cmd_extract)
     extract.add_argument("file")
     extract.add_argument("--json", action="store_true", help="print a JSON list, one object per invoice")
-    extract.add_argument("--templates", type=Path, help="folder of YAML layout templates (default: <data-dir>/templates)")
+    extract.add_argument("--templates", type=Path,
+                         help="folder of YAML layout templates (default: <data-dir>/templates)")
     extract.add_argument("--text", action="store_true", help="print the page text templates are matched against")
 
     # Not _command(): --config names the file to create, so it must not be loaded as this run's settings.

@@ -1,0 +1,117 @@
+"""Reading invoices from PDFs: embedded Factur-X/ZUGFeRD XML first, else templates, else the page text.
+
+    invoices = read_invoices(Path("job.pdf"), load_templates(data_dir / "templates"))
+    for invoice in invoices:
+        print(invoice.pages, invoice.to_json())
+
+A PDF that carries Factur-X/ZUGFeRD XML is exactly one invoice, read from the XML
+(source ``"facturx"``, confidence 1.0).  Otherwise each page's invoice number splits the
+PDF: a page with a different number starts a new invoice; a page with none (or only
+order, delivery or customer numbers) continues the invoice before it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Sequence
+from decimal import Decimal
+from pathlib import Path
+
+from pypdf import PdfReader
+from pypdf.errors import PyPdfError
+
+from connect_core.extract.facturx import embedded_xml, read_xml
+from connect_core.extract.fields import FIELD_NAMES, ExtractError, FieldValue, Found, InvoiceFields
+from connect_core.extract.reader import invoice_number, lines_of, page_text, read_fields
+from connect_core.extract.templates import Template, load_templates, parse_template
+
+__all__ = [
+    "ExtractError", "FieldValue", "InvoiceFields", "Template", "invoice_ranges", "load_templates",
+    "parse_template", "read_invoices", "read_text",
+]
+
+log = logging.getLogger(__name__)
+
+
+def read_invoices(pdf: Path, templates: Sequence[Template] | None = None) -> list[InvoiceFields]:
+    """One entry per invoice in ``pdf``, in page order; the first template whose keywords match beats the text reader.
+
+    Raises ExtractError if the file is not a readable PDF.  A PDF without pages yields no invoice.
+    """
+    reader = _open(pdf)
+    count = len(reader.pages)
+    if count == 0:
+        return []
+    xml = embedded_xml(reader)
+    if xml is not None:
+        try:
+            return [read_xml(xml, (1, count))]
+        except ExtractError as error:
+            log.warning("%s: embedded invoice XML unusable (%s); reading the page text", pdf, error)
+    texts = [page_text(page) for page in reader.pages]
+    templates = list(templates or [])
+    return [_invoice(texts, first, last, templates) for first, last in invoice_ranges(texts, templates)]
+
+
+def read_text(pdf: Path) -> list[str]:
+    """The normalised text of every page, as the readers and templates see it."""
+    return [page_text(page) for page in _open(pdf).pages]
+
+
+def invoice_ranges(texts: Sequence[str], templates: Sequence[Template] = ()) -> list[tuple[int, int]]:
+    """Split pages into invoices by their invoice numbers: (first, last) page pairs, 1-based, covering all pages."""
+    ranges: list[tuple[int, int]] = []
+    current: str | None = None
+    for number, text in enumerate(texts, 1):
+        found = _page_number(text, templates)
+        if ranges and (found is None or current is None or found.casefold() == current.casefold()):
+            ranges[-1] = (ranges[-1][0], number)
+            current = current or found
+        else:
+            ranges.append((number, number))
+            current = found
+    return ranges
+
+
+def _page_number(text: str, templates: Sequence[Template]) -> str | None:
+    for template in templates:
+        if "invoice_number" in template.fields and template.matches(text):
+            found = template.read(text).get("invoice_number")
+            if found is not None:
+                return str(found.value)
+    return invoice_number(text)
+
+
+def _invoice(texts: Sequence[str], first: int, last: int, templates: Sequence[Template]) -> InvoiceFields:
+    pages = [(number, texts[number - 1]) for number in range(first, last + 1)]
+    found = read_fields(lines_of(pages))
+    text = "\n".join(page for _number, page in pages)
+    template = next((t for t in templates if t.matches(text)), None)
+    if template is not None:
+        found.update(template.read(text))
+    values: dict[str, object] = {}
+    sources: dict[str, dict[str, object]] = {}
+    for name in FIELD_NAMES:
+        item: Found | None = found.get(name)
+        if item is None or not _typed(name, item.value):
+            values[name] = None
+            continue
+        values[name] = item.value
+        sources[name] = {"source": item.source, "confidence": round(item.confidence, 2)}
+    return InvoiceFields(pages=(first, last), sources=sources, **values)  # type: ignore[arg-type]
+
+
+def _typed(name: str, value: object) -> bool:
+    if name in ("issue_date", "due_date"):
+        return isinstance(value, dt.date)
+    if name == "total":
+        return isinstance(value, Decimal)
+    return isinstance(value, str) and bool(value)
+
+
+def _open(pdf: Path) -> PdfReader:
+    try:
+        return PdfReader(pdf)
+    except (OSError, PyPdfError, ValueError) as error:
+        raise ExtractError(f"{pdf}: not a readable PDF: {error}") from error
