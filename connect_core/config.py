@@ -58,9 +58,12 @@ SETTINGS: dict[str, Setting] = {
     "retention.days": Setting(int, 365, minimum=1, help="keep local copies of finished invoices this long"),
     "storage.data_dir": Setting(str, "", help="spool, database and printer identity (default per platform)"),
     "storage.database_url": Setting(str, "", help="SQLAlchemy URL (default: SQLite in the data dir)"),
-    "limits.max_job_bytes": Setting(int, 1024 * 1024 * 1024, minimum=1024),
-    "limits.idle_timeout": Setting((int, float), 30, minimum=1),
-    "limits.min_free_bytes": Setting(int, 64 * 1024 * 1024, minimum=0),
+    "limits.max_job_bytes": Setting(int, 1024 * 1024 * 1024, minimum=1024,
+                                    help="largest document accepted; bigger ones get request-entity-too-large"),
+    "limits.idle_timeout": Setting((int, float), 30, minimum=1,
+                                   help="seconds: a client silent this long, or not done with its headers, is dropped"),
+    "limits.min_free_bytes": Setting(int, 64 * 1024 * 1024, minimum=0,
+                                     help="below this much free spool space new jobs are refused (spool-area-full)"),
 }
 
 

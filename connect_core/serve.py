@@ -21,7 +21,7 @@ from connect_core.spool import Spool
 from connect_core.store import Database, open_database
 from connect_core.validate import Policy
 from connect_core.web.app import create_app
-from ipp.asgi import HttpLimits, IppApp
+from ipp.asgi import HttpLimits, IppApp, guarded_http_protocol
 from ipp.attributes import PrinterConfig
 from ipp.printer import Printer
 
@@ -139,7 +139,8 @@ def run(config: Config) -> int:
             log_level="warning",
             access_log=False,
             lifespan="off",
-            timeout_keep_alive=30,
+            timeout_keep_alive=config["limits.idle_timeout"],
+            http=guarded_http_protocol(float(config["limits.idle_timeout"])),
         ),
         banner,
     )

@@ -4,6 +4,13 @@ A thin layer over the sans-IO codec: read the body until the attribute section i
 complete, hand the rest of the body to the printer as a stream, encode the answer.
 HTTP itself (keep-alive, chunked bodies, ``Expect: 100-continue``) is the ASGI
 server's job.  Nothing here holds a whole document in memory.
+
+What the network may do to us is bounded here: a body that cannot fit the job size
+limit is refused before it is read (before ``100 Continue`` when the client waits for
+one), a client that stops sending is answered ``408`` and dropped after the idle
+timeout, and an answer sent before the body was read closes the connection rather
+than reading the rest.  :func:`guarded_http_protocol` adds the one bound ASGI cannot
+see: a deadline for the request line and headers (slowloris, CVE-2025-58436).
 """
 
 from __future__ import annotations
@@ -30,11 +37,20 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
+DRAIN_LIMIT = 64 * 1024
+"""Unread body bytes the server may skip to keep a connection open after answering early;
+with more (or an unknown amount) it closes the connection instead of reading them."""
+
+
 @dataclass(frozen=True)
 class HttpLimits:
     idle_timeout: float = 30.0
     """Seconds without any progress from a client before its request is dropped."""
     codec: Limits = Limits()
+
+
+class ClientStalled(ClientGone):
+    """The client sent nothing for the idle timeout: it is answered 408 and dropped."""
 
 
 class IppApp:
@@ -58,15 +74,28 @@ class IppApp:
 
     async def _ipp(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        declared = _content_length(headers)
         if headers.get("content-type", "").split(";")[0].strip().lower() != "application/ipp":
-            await _plain(send, 400, b"IPP requests need Content-Type: application/ipp\n")
+            close = declared is None or declared > DRAIN_LIMIT
+            await _plain(send, 400, b"IPP requests need Content-Type: application/ipp\n", close=close)
             return
-        body = _Body(receive, self.limits.idle_timeout, headers.get("content-encoding", "").strip().lower())
+        encoding = headers.get("content-encoding", "").strip().lower()
+        if encoding not in ("", "identity", "gzip", "deflate"):
+            await _plain(send, 415, b"unsupported Content-Encoding\n", close=True)
+            return
+        max_job = self.printer.config.max_job_bytes
+        if (
+            declared is not None
+            and headers.get("expect", "").lower() == "100-continue"
+            and declared > _largest_raw(max_job, compressed=bool(encoding)) + self.limits.codec.max_header_bytes
+        ):
+            # Answered before the first receive(), so the client never gets "100 Continue"
+            # and never sends the body.
+            await _plain(send, 413, f"request larger than the {max_job}-byte job limit\n".encode(), close=True)
+            return
+        body = _Body(receive, self.limits.idle_timeout, encoding)
         reader = MessageReader(self.limits.codec)
         try:
-            if body.encoding not in ("", "identity", "gzip", "deflate"):
-                await _plain(send, 415, b"unsupported Content-Encoding\n")
-                return
             message = None
             async for chunk in body.chunks():
                 reader.feed(chunk)
@@ -77,10 +106,14 @@ class IppApp:
                 reader.finish()
                 message = reader.next_message()
         except LimitExceeded as error:
-            await _ipp_error(send, reader, StatusCode.CLIENT_ERROR_REQUEST_ENTITY_TOO_LARGE, str(error), 413)
+            await _ipp_error(send, reader, StatusCode.CLIENT_ERROR_REQUEST_ENTITY_TOO_LARGE, str(error), 413, True)
             return
         except ProtocolError as error:
-            await _ipp_error(send, reader, StatusCode.CLIENT_ERROR_BAD_REQUEST, str(error), 400)
+            close = not _can_skip_rest(body, declared)
+            await _ipp_error(send, reader, StatusCode.CLIENT_ERROR_BAD_REQUEST, str(error), 400, close)
+            return
+        except ClientStalled:
+            await _plain(send, 408, b"request timed out\n", close=True)
             return
         except ClientGone:
             return
@@ -94,22 +127,58 @@ class IppApp:
             peer=str(client[0]),
             http_decoded=body.encoding in ("gzip", "deflate"),
         )
+        if declared is not None and not encoding:
+            document_bytes = declared - (body.raw_bytes - len(reader.leftover))
+            if document_bytes > _largest_raw(max_job, compressed=_compressed(message)):
+                # An honest Content-Length tells the document cannot fit: refuse it unread.
+                response = self.printer.respond(
+                    request, StatusCode.CLIENT_ERROR_REQUEST_ENTITY_TOO_LARGE, f"document larger than {max_job} bytes"
+                )
+                await _send_ipp(send, encode(response), close=True)
+                return
         try:
             response = await self.printer.handle(request)
+        except ClientStalled:
+            await _plain(send, 408, b"request timed out\n", close=True)
+            return
         except ClientGone:
             return
-        payload = encode(response)
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 200,
-                "headers": [
-                    (b"content-type", b"application/ipp"),
-                    (b"content-length", str(len(payload)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": payload})
+        close = response.code == StatusCode.CLIENT_ERROR_REQUEST_ENTITY_TOO_LARGE or not _can_skip_rest(body, declared)
+        await _send_ipp(send, encode(response), close=close)
+
+
+def _content_length(headers: dict[str, str]) -> int | None:
+    """The body size the client declared, or None for a chunked body (the server checked the syntax)."""
+    if "transfer-encoding" in headers:
+        return None
+    value = headers.get("content-length", "").strip()
+    return int(value) if value.isdigit() else None
+
+
+def _compressed(message: IppMessage) -> bool:
+    group = message.groups[0] if message.groups else None
+    attribute = group.get("compression") if group is not None else None
+    return attribute is not None and attribute.value != "none"
+
+
+def _largest_raw(max_job: int, *, compressed: bool) -> int:
+    """The most body bytes a document within ``max_job`` bytes can take on the wire.
+
+    gzip and deflate never grow data by more than a few bytes per 16 KiB block plus a
+    header, so a compressed body over this size cannot decode to an acceptable document.
+    """
+    return max_job + max_job // 1000 + 1024 if compressed else max_job
+
+
+def _can_skip_rest(body: _Body, declared: int | None) -> bool:
+    """Whether the unread rest of the body is small enough for the server to skip it.
+
+    uvicorn discards body bytes that arrive after the answer when the connection stays
+    open; that is cheap for a few KiB, but never for a body of unknown or large size.
+    """
+    if body.done:
+        return True
+    return declared is not None and declared - body.raw_bytes <= DRAIN_LIMIT
 
 
 class _Body:
@@ -120,6 +189,8 @@ class _Body:
         self.idle_timeout = idle_timeout
         self.encoding = encoding
         self.done = False
+        self.raw_bytes = 0
+        """Body bytes received so far, before any Content-Encoding is undone."""
         self._inflater = Inflater(encoding) if encoding in ("gzip", "deflate") else None
 
     async def _raw(self) -> AsyncIterator[bytes]:
@@ -127,11 +198,12 @@ class _Body:
             try:
                 event = await asyncio.wait_for(self.receive(), self.idle_timeout)
             except TimeoutError as error:
-                raise ClientGone("client stalled") from error
+                raise ClientStalled(f"nothing received for {self.idle_timeout:g} s") from error
             if event["type"] == "http.disconnect":
                 raise ClientGone("client disconnected")
             self.done = not event.get("more_body", False)
             chunk = event.get("body", b"")
+            self.raw_bytes += len(chunk)
             if chunk:
                 yield chunk
 
@@ -157,22 +229,30 @@ class _Body:
             yield chunk
 
 
-async def _plain(send: Send, status: int, body: bytes) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode())],
-        }
-    )
+async def _respond(send: Send, status: int, content_type: bytes, body: bytes, close: bool) -> None:
+    """One whole HTTP answer; ``close`` ends the connection after it instead of reading on."""
+    headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
+    if close:
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 
-async def _ipp_error(send: Send, reader: MessageReader, status: StatusCode, text: str, http_status: int) -> None:
+async def _plain(send: Send, status: int, body: bytes, close: bool = False) -> None:
+    await _respond(send, status, b"text/plain; charset=utf-8", body, close)
+
+
+async def _send_ipp(send: Send, payload: bytes, close: bool) -> None:
+    await _respond(send, 200, b"application/ipp", payload, close)
+
+
+async def _ipp_error(
+    send: Send, reader: MessageReader, status: StatusCode, text: str, http_status: int, close: bool
+) -> None:
     """Answer a request we could not fully read: IPP when its header is known, else plain HTTP."""
     header = reader.header
     if len(header) < 8:
-        await _plain(send, http_status, text.encode() + b"\n")
+        await _plain(send, http_status, text.encode() + b"\n", close)
         return
     major, minor, _code, request_id = struct.unpack(">BBHi", header)
     if major not in (1, 2):
@@ -188,16 +268,7 @@ async def _ipp_error(send: Send, reader: MessageReader, status: StatusCode, text
             ],
         )
     )
-    payload = encode(response)
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 200,
-            "headers": [(b"content-type", b"application/ipp"), (b"content-length", str(len(payload)).encode()),
-                        (b"connection", b"close")],
-        }
-    )
-    await send({"type": "http.response.body", "body": payload})
+    await _send_ipp(send, encode(response), close)
 
 
 def _server_host(scope: Scope) -> str:
@@ -206,6 +277,57 @@ def _server_host(scope: Scope) -> str:
     if ":" in str(host):
         host = f"[{host}]"
     return f"{host}:{port}"
+
+
+def guarded_http_protocol(header_timeout: float) -> type[asyncio.Protocol]:
+    """uvicorn's HTTP/1.1 protocol with a deadline for each request's line and headers.
+
+    uvicorn closes idle keep-alive connections, but nothing bounds a request whose
+    headers never end: a socket that connects and sends nothing, or half a request
+    line, or a header a byte a minute, holds its connection forever (the slow-client
+    class of CVE-2025-58436 in cupsd).  With this protocol the request line and headers
+    must be complete ``header_timeout`` seconds after the connection opens or after the
+    request's first byte, else the connection is closed.  Bodies have their own idle
+    timeout in :class:`IppApp`.  Pass the class as ``uvicorn.Config(http=...)``.
+    """
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    class GuardedHttpToolsProtocol(HttpToolsProtocol):
+        _header_timer: asyncio.TimerHandle | None = None
+
+        def _arm_header_timer(self) -> None:
+            self._disarm_header_timer()
+            self._header_timer = self.loop.call_later(header_timeout, self._headers_too_slow)
+
+        def _disarm_header_timer(self) -> None:
+            if self._header_timer is not None:
+                self._header_timer.cancel()
+                self._header_timer = None
+
+        def _headers_too_slow(self) -> None:
+            self._header_timer = None
+            if not self.transport.is_closing():
+                log.info("closed a connection from %s: request headers not complete after %g s",
+                         self.client[0] if self.client else "?", header_timeout)
+                self.transport.close()
+
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:  # type: ignore[override]
+            super().connection_made(transport)  # type: ignore[arg-type]
+            self._arm_header_timer()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm_header_timer()
+            super().connection_lost(exc)
+
+        def on_message_begin(self) -> None:
+            super().on_message_begin()
+            self._arm_header_timer()
+
+        def on_headers_complete(self) -> None:
+            self._disarm_header_timer()
+            super().on_headers_complete()
+
+    return GuardedHttpToolsProtocol
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:

@@ -257,7 +257,8 @@ class Printer:
         if "job-uri" in op:
             uri = _string(op["job-uri"].value)
             tail = uri.rstrip("/").rsplit("/", 1)[-1]
-            if not tail.isdigit():
+            # ASCII digits only ("²".isdigit() is true) and within the 32-bit job-id range.
+            if not tail.isascii() or not tail.isdigit() or int(tail) > 0x7FFFFFFF:
                 raise RequestError(StatusCode.CLIENT_ERROR_NOT_FOUND, "no such job")
             job_id = int(tail)
         elif "job-id" in op:
@@ -367,7 +368,10 @@ class Printer:
             total += len(piece)
             if total > limit:
                 raise DocumentTooLarge(limit)
-            writer.write(piece)
+            try:
+                writer.write(piece)
+            except SinkRefused as refused:  # e.g. the disk filled up while the document arrived
+                raise RequestError(refused.status, refused.message) from refused
 
         try:
             async for chunk in req.document:
@@ -477,7 +481,7 @@ class Printer:
         ids_attr = req.op.get("job-ids")
         wanted: set[int] | None = None
         if ids_attr is not None:
-            if ids_attr.tag != Tag.INTEGER:
+            if any(v.tag != Tag.INTEGER for v in ids_attr.values):
                 raise RequestError(StatusCode.CLIENT_ERROR_BAD_REQUEST, "bad job-ids")
             wanted = {int(v.value) for v in ids_attr.values}  # type: ignore[call-overload]
         jobs = await self._sink(self.sink.list_jobs, "not-completed", user, None)
@@ -786,7 +790,7 @@ def _media_col_ok(value: object) -> bool:
             if member.value not in A.KEYWORD_CHOICES[member.name]:
                 return False
         elif member.name in ("media-size-name",):
-            if member.value not in A.MEDIA_SIZES:
+            if not isinstance(member.value, str) or member.value not in A.MEDIA_SIZES:
                 return False
         elif member.name.endswith("-margin"):
             if member.value != 0:
