@@ -185,6 +185,15 @@ def cmd_convert(args: argparse.Namespace, config: Config) -> int:
     return convert_main(argv + (["--json"] if args.json else []))
 
 
+def cmd_install_cups_queue(args: argparse.Namespace, config: Config) -> int:
+    from connect_core.cups_queue import default_uri, install_queue
+
+    uri = args.uri or default_uri(config.listen[1])
+    backend = install_queue(args.name, uri, args.backend_dir, args.python)
+    print(f"CUPS queue {args.name} prints to {uri} (backend {backend}).")
+    return 0
+
+
 def cmd_extract(args: argparse.Namespace, config: Config) -> int:
     from connect_core.extract import load_templates, read_invoices, read_text
 
@@ -306,6 +315,16 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("-o", "--output", required=True)
     convert.add_argument("--paper", choices=("A4", "Letter"))
     convert.add_argument("--json", action="store_true")
+
+    cups_queue = _command(commands, "install-cups-queue",
+                          "add a CUPS queue that prints to this product (needs root for the system CUPS)",
+                          cmd_install_cups_queue)
+    cups_queue.add_argument("--uri", help="device URI (default: pagero://127.0.0.1:<printer.listen port>/ipp/print)")
+    cups_queue.add_argument("--name", default="Pagero_Printer", help="CUPS queue name")
+    cups_queue.add_argument("--backend-dir", type=Path, default=Path("/usr/lib/cups/backend"),
+                            help="CUPS backend folder (ServerBin/backend)")
+    cups_queue.add_argument("--python", default=sys.executable,
+                            help="interpreter that runs the backend; user lp must be able to run it")
 
     extract = _command(commands, "extract", "read the invoices in a PDF (number, dates, total, parties)",
                        cmd_extract)
