@@ -58,6 +58,8 @@ SETTINGS: dict[str, Setting] = {
     "retention.days": Setting(int, 365, minimum=1, help="keep local copies of finished invoices this long"),
     "storage.data_dir": Setting(str, "", help="spool, database and printer identity (default per platform)"),
     "storage.database_url": Setting(str, "", help="SQLAlchemy URL (default: SQLite in the data dir)"),
+    "web.session_hours": Setting((int, float), 12, minimum=0.1, help="a status page login lasts at most this long"),
+    "web.idle_minutes": Setting((int, float), 120, minimum=1, help="a login unused this long ends"),
     "limits.max_job_bytes": Setting(int, 1024 * 1024 * 1024, minimum=1024,
                                     help="largest document accepted; bigger ones get request-entity-too-large"),
     "limits.idle_timeout": Setting((int, float), 30, minimum=1,

@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, and_, func, insert, or_, select, update
 
 from connect_core.errors import StoreError
 from connect_core.intake import utcnow
@@ -26,10 +27,15 @@ class NotAllowed(StoreError):
 
 @dataclass(frozen=True)
 class Actor:
-    """Who acts: a user name and whether they are an admin (sees everything)."""
+    """Who acts: a user name and whether they are an admin (sees everything).
+
+    A non-admin sees the invoices whose owner (the IPP ``requesting-user-name``) is one of
+    ``owners``, or their own name when ``owners`` is empty.
+    """
 
     name: str = "system"
     admin: bool = True
+    owners: frozenset[str] = frozenset()
 
 
 SYSTEM = Actor()
@@ -70,7 +76,9 @@ def transition(conn: Connection, invoice_id: int, target: State, what: str, *, w
 
 
 def _visible(query: Any, actor: Actor) -> Any:
-    return query if actor.admin else query.where(invoices.c.owner == actor.name)
+    if actor.admin:
+        return query
+    return query.where(invoices.c.owner.in_(sorted(actor.owners or {actor.name})))
 
 
 def summary(row: Any) -> dict[str, Any]:
@@ -95,21 +103,102 @@ def summary(row: Any) -> dict[str, Any]:
         "total": str(row.total) if row.total is not None else None,
         "seller": row.seller,
         "buyer": row.buyer,
+        "environment": row.environment,
+        "delivery_status": row.delivery_status,
+        "attempts": row.attempts,
+        "last_error": row.last_error,
+        "restartable": bool(row.remote_filepart_id and row.remote_file_id),
+        "sent": row.sent_at.replace(tzinfo=dt.UTC).isoformat() if row.sent_at else None,
         "created": row.created_at.replace(tzinfo=dt.UTC).isoformat(),
         "updated": row.updated_at.replace(tzinfo=dt.UTC).isoformat(),
     }
 
 
+SORTS: dict[str, tuple[str, bool]] = {
+    "newest": ("id", True), "oldest": ("id", False),
+    "number": ("invoice_number", False), "-number": ("invoice_number", True),
+    "issue_date": ("issue_date", False), "-issue_date": ("issue_date", True),
+    "due_date": ("due_date", False), "-due_date": ("due_date", True),
+    "total": ("total", False), "-total": ("total", True),
+}
+"""The orders a list can have: name → (column, descending).  Missing values sort last either way."""
+
+_SUMMARY_KEY = {"invoice_number": "invoice_number", "issue_date": "issue_date", "due_date": "due_date",
+                "total": "total", "id": "id"}
+
+
+def sort_value(row: dict[str, Any], sort: str) -> Any:
+    """The value of ``row`` (a :func:`summary`) that ``sort`` orders by: with the id, the next page's cursor."""
+    return row[_SUMMARY_KEY[SORTS[sort][0]]]
+
+
+def _like(text: str) -> str:
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _typed(column: str, value: Any) -> Any:
+    if value is None:
+        return None
+    if column in ("issue_date", "due_date"):
+        return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+    if column == "total":
+        return Decimal(str(value))
+    if column == "id":
+        return int(value)
+    return str(value)
+
+
 def list_invoices(db: Database, *, state: str | None = None, actor: Actor = SYSTEM, limit: int = 50,
-                  before_id: int | None = None) -> list[dict[str, Any]]:
-    """Newest first, ``limit`` at a time; ``before_id`` pages on (keyset pagination)."""
-    query = _visible(select(invoices), actor).order_by(invoices.c.id.desc()).limit(limit)
-    if state:
-        query = query.where(invoices.c.state == State(state).value)
-    if before_id is not None:
-        query = query.where(invoices.c.id < before_id)
+                  before_id: int | None = None, states: list[str] | tuple[str, ...] | None = None,
+                  number: str | None = None, counterparty: str | None = None,
+                  issued_from: dt.date | None = None, issued_to: dt.date | None = None,
+                  due_from: dt.date | None = None, due_to: dt.date | None = None,
+                  amount_min: Decimal | None = None, amount_max: Decimal | None = None,
+                  sort: str = "newest", after: tuple[Any, int] | None = None) -> list[dict[str, Any]]:
+    """Invoices matching every filter given, in ``sort`` order, ``limit`` at a time.
+
+    Pages on by keyset: ``after`` is ``(sort value, id)`` of the last row of the previous
+    page (see :func:`sort_value`); ``before_id`` is the same for the default newest-first
+    order.  ``number`` and ``counterparty`` (seller or buyer) match any part, ignoring case.
+    """
+    column_name, descending = SORTS[sort]
+    column = invoices.c[column_name]
+    query = _visible(select(invoices), actor)
+    wanted = [State(s).value for s in ([state] if state else []) + list(states or [])]
+    if wanted:
+        query = query.where(invoices.c.state.in_(wanted))
+    if number:
+        query = query.where(func.lower(invoices.c.invoice_number).like(_like(number), escape="\\"))
+    if counterparty:
+        pattern = _like(counterparty)
+        query = query.where(or_(func.lower(invoices.c.seller).like(pattern, escape="\\"),
+                                func.lower(invoices.c.buyer).like(pattern, escape="\\")))
+    for col, low, high in ((invoices.c.issue_date, issued_from, issued_to), (invoices.c.due_date, due_from, due_to),
+                           (invoices.c.total, amount_min, amount_max)):
+        if low is not None:
+            query = query.where(col >= low)
+        if high is not None:
+            query = query.where(col <= high)
+    if before_id is not None and after is None and sort == "newest":
+        after = (before_id, before_id)
+    if after is not None:
+        value, last_id = _typed(column_name, after[0]), int(after[1])
+        beyond = column < value if descending else column > value
+        next_id = invoices.c.id < last_id if descending else invoices.c.id > last_id
+        if column_name == "id":
+            query = query.where(next_id)
+        elif value is None:  # already among the rows missing this value (they come last)
+            query = query.where(column.is_(None), next_id)
+        else:
+            query = query.where(or_(beyond, and_(column == value, next_id), column.is_(None)))
+    id_order = invoices.c.id.desc() if descending else invoices.c.id.asc()
+    if column_name == "id":
+        query = query.order_by(id_order)
+    else:
+        query = query.order_by(column.is_(None), column.desc() if descending else column.asc(), id_order)
     with db.reader.connect() as conn:
-        return [summary(row) for row in conn.execute(query)]
+        return [summary(row) for row in conn.execute(query.limit(limit))]
 
 
 def count_by_state(db: Database, actor: Actor = SYSTEM) -> dict[str, int]:
@@ -138,6 +227,16 @@ def get_invoice(db: Database, invoice_id: int, actor: Actor = SYSTEM) -> dict[st
         for e in history
     ]
     return data
+
+
+def invoice_pdf(db: Database, invoice_id: int, actor: Actor = SYSTEM) -> tuple[str, str, str | None]:
+    """Where an invoice's PDF is kept: ``(document uuid, file name, invoice number)``; checks who asks."""
+    with db.reader.connect() as conn:
+        row = conn.execute(_visible(select(invoices.c.document_uuid, invoices.c.pdf_name, invoices.c.invoice_number)
+                                    .where(invoices.c.id == invoice_id), actor)).first()
+    if row is None:
+        raise NotFound(f"invoice {invoice_id} not found")
+    return row.document_uuid, row.pdf_name, row.invoice_number
 
 
 def approve(db: Database, invoice_id: int, actor: Actor = SYSTEM, *, automatic: bool = False) -> State:

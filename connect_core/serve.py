@@ -86,7 +86,7 @@ def build(config: Config) -> Product:
         max_job_bytes=config["limits.max_job_bytes"],
     )
     printer = Printer(printer_config, intake)
-    web = create_app(db, printer_config.name, printer.path)
+    web = create_app(config, db, spool, printer_config.name, printer.path, intake=intake, pipeline=pipeline)
     app = IppApp(printer, web, HttpLimits(idle_timeout=float(config["limits.idle_timeout"])))
     return Product(config, db, spool, intake, pipeline, printer, app)
 

@@ -1,1 +1,1 @@
-"""The status page (a first, read-only version; the full page comes with its own issue)."""
+"""The status page: every view of the outbound invoices, settings, users, and the JSON API behind them."""

@@ -1,40 +1,106 @@
-"""The web app served beside the printer on the same port."""
+"""The status page and its JSON API, served beside the printer on the same port.
+
+Every route goes through :func:`guard`: it finds the session, refuses anonymous users
+(a redirect to the login form for pages, 401 for the API), refuses clerks where only
+admins may go, checks the Origin and the CSRF token of every state-changing request,
+turns :class:`HttpError` into a page or a JSON error, and adds the security headers.
+"""
 
 from __future__ import annotations
 
-from jinja2 import Environment, PackageLoader, select_autoescape
-from sqlalchemy import select
+import logging
+import urllib.parse
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
-from starlette.routing import Route
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
 
-from connect_core.intake import job_info
-from connect_core.store import Database, print_jobs
+from connect_core.config import Config
+from connect_core.intake import PrintIntake
+from connect_core.pipeline import Pipeline
+from connect_core.spool import Spool
+from connect_core.store import Database
+from connect_core.users import Session
+from connect_core.web import api, pages
 from connect_core.web.icons import SIZES, icon_png
+from connect_core.web.security import SECURITY_HEADERS, UNSAFE, check_origin, check_token, current_session
+from connect_core.web.site import Site
+from connect_core.web.views import HttpError
 
-templates = Environment(loader=PackageLoader("connect_core.web", "templates"), autoescape=select_autoescape())
+log = logging.getLogger("connect_core.web")
 
-SECURITY_HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-}
+STATIC = Path(__file__).with_name("static")
+
+Handler = Callable[[Site, Request, Session | None], Awaitable[Response]]
 
 
-def create_app(db: Database, printer_name: str, printer_path: str = "/ipp/print") -> Starlette:
-    """The status page app: a list of received print jobs and the printer's icons."""
+def guard(site: Site, handler: Handler, *, access: str, json: bool, csrf: bool = True) -> Callable:
+    """Wrap ``handler`` with the checks every route needs (see the module docstring).
 
-    async def home(request: Request) -> Response:
-        with db.reader.connect() as conn:
-            rows = conn.execute(select(print_jobs).order_by(print_jobs.c.id.desc()).limit(100)).fetchall()
-        host = request.headers.get("host", "localhost")
-        html = templates.get_template("home.html").render(
-            printer_name=printer_name,
-            printer_uri=f"ipp://{host}{printer_path}",
-            jobs=[job_info(row) for row in rows],
-        )
-        return HTMLResponse(html, headers=SECURITY_HEADERS)
+    ``access`` is ``"public"``, ``"user"`` or ``"admin"``; ``csrf=False`` only for the login
+    form, which checks its own pre-session token.
+    """
+
+    async def endpoint(request: Request) -> Response:
+        try:
+            check_origin(request)
+            session = await current_session(site, request)
+            if access != "public" and session is None:
+                if json:
+                    raise HttpError(401, "Log in first.")
+                target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+                return _secured(RedirectResponse("/login?" + urllib.parse.urlencode({"next": target}), 303))
+            if access == "admin" and session is not None and not session.user.admin:
+                raise HttpError(403, "Only an admin can see and change this.")
+            if request.method in UNSAFE and csrf:
+                if session is None:
+                    raise HttpError(403, "Log in first.")
+                given = request.headers.get("x-csrf-token")
+                if given is None and not json:
+                    form = await request.form()
+                    value = form.get("csrf")
+                    given = value if isinstance(value, str) else None
+                check_token(session.csrf, given)
+            response = await handler(site, request, session)
+        except HttpError as error:
+            response = _error(site, request, error.status, error.message, json)
+        return _secured(response)
+
+    return endpoint
+
+
+def _secured(response: Response) -> Response:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def _error(site: Site, request: Request, status: int, message: str, json: bool) -> Response:
+    if json:
+        return JSONResponse({"error": message}, status_code=status)
+    return pages.error_page(site, request, status, message)
+
+
+def create_app(config: Config, db: Database, spool: Spool, printer_name: str, printer_path: str = "/ipp/print", *,
+               intake: PrintIntake | None = None, pipeline: Pipeline | None = None) -> Starlette:
+    """The status page app: every view, the JSON API with ``/openapi.json``, and the printer's icons."""
+    site = Site(config, db, spool, printer_name, printer_path, intake, pipeline)
+    routes: list[BaseRoute] = []
+    for path, methods, handler, access, csrf in pages.ROUTES:
+        routes.append(Route(path, guard(site, handler, access=access, json=False, csrf=csrf), methods=methods))
+    for operation in api.OPERATIONS:
+        routes.append(Route(operation.path,
+                            guard(site, operation.handler, access=operation.access, json=True),
+                            methods=[operation.method]))
+
+    async def openapi(request: Request) -> Response:
+        return _secured(JSONResponse(api.openapi_document(printer_name)))
 
     async def icon(request: Request) -> Response:
         try:
@@ -45,4 +111,16 @@ def create_app(db: Database, printer_name: str, printer_path: str = "/ipp/print"
             return Response("no such icon\n", status_code=404, media_type="text/plain")
         return Response(icon_png(size), media_type="image/png", headers={"Cache-Control": "max-age=86400"})
 
-    return Starlette(routes=[Route("/", home), Route("/printer-icons/{size}.png", icon)])
+    routes += [
+        Route("/openapi.json", openapi),
+        Route("/printer-icons/{size}.png", icon),
+        Mount("/static", StaticFiles(directory=STATIC), name="static"),
+    ]
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        status = exc.status_code if isinstance(exc, HTTPException) else 404
+        message = "No such page." if status == 404 else "Not allowed here."
+        json = request.url.path.startswith("/api/")
+        return _secured(_error(site, request, status, message, json))
+
+    return Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found})

@@ -1,0 +1,382 @@
+"""The HTML pages: server-rendered with Jinja2 (autoescaped), one handler per view or form.
+
+Forms post back here and answer with a redirect (303) to the page they came from, or
+with a page that says in plain words why nothing happened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import urllib.parse
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+
+from connect_core.errors import ConnectError
+from connect_core.invoices import invoice_pdf
+from connect_core.users import (
+    Session,
+    add_user,
+    authenticate,
+    end_session,
+    list_users,
+    login_blocked,
+    login_failed,
+    login_succeeded,
+    set_print_names,
+    start_session,
+    user_count,
+)
+from connect_core.web import views
+from connect_core.web.security import (
+    SESSION_COOKIE,
+    check_token,
+    clear_session_cookie,
+    login_token,
+    set_login_cookie,
+    set_session_cookie,
+)
+from connect_core.web.settings import save_settings, visible_settings
+from connect_core.web.site import Site
+from connect_core.web.views import LIST_PARAMS, HttpError, invoice_list, parse_query
+
+templates = Environment(loader=PackageLoader("connect_core.web", "templates"), autoescape=select_autoescape())
+
+HOME = "/outbound/files-to-send"
+
+TITLES = {"files-to-send": "Files to send", "sent": "Sent invoices", "needs-attention": "Needs attention",
+          "all": "Search"}
+
+STATE_WORDS = {
+    "received": "Received", "converted": "Checking", "ready": "Ready to send", "queued": "Waiting to be sent",
+    "needs-attention": "Needs attention", "invalid": "Invalid", "possible-duplicate": "Possible duplicate",
+    "deleted": "Deleted", "uploading": "Sending", "sent": "Sent", "delivered": "Delivered",
+    "fetched": "Fetched by recipient", "accepted": "Accepted", "rejected": "Rejected", "cancelled": "Cancelled",
+}
+ACTION_WORDS = {"approve": "Approve duplicate", "resend": "Resend", "restart": "Restart", "delete": "Delete"}
+DONE_WORDS = {"approve": "approved", "resend": "queued to be sent again", "restart": "restarted at Pagero Online",
+              "delete": "deleted", "send": "queued for sending"}
+
+
+def _when(value: str | dt.datetime | None) -> str:
+    """A moment in the office's local time, to the minute."""
+    if not value:
+        return "–"
+    moment = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def _money(total: str | None, currency: str | None) -> str:
+    if total is None:
+        return "–"
+    try:
+        text = f"{Decimal(total):,.2f}".replace(",", "\u202f")
+    except InvalidOperation:
+        text = total
+    return f"{text} {currency}" if currency else text
+
+
+def _dash(value: object) -> object:
+    return "–" if value is None or value == "" else value
+
+
+templates.filters.update(when=_when, dash=_dash)
+templates.globals.update(money=_money, state_words=STATE_WORDS, action_words=ACTION_WORDS)
+
+
+# -- rendering -----------------------------------------------------------------------------
+
+
+async def _header(site: Site, session: Session | None) -> dict[str, Any]:
+    if session is None:
+        return {}
+    status = await asyncio.to_thread(site.status, session.user.actor())
+    return {"user": session.user, "csrf": session.csrf, **status}
+
+
+async def render(site: Site, request: Request, session: Session | None, template: str, status: int = 200,
+                 **context: Any) -> HTMLResponse:
+    """A whole page: the header's live state plus ``context``."""
+    header = await _header(site, session)
+    html = templates.get_template(template).render(printer_name=site.printer_name, path=request.url.path,
+                                                   **header, **context)
+    return HTMLResponse(html, status_code=status)
+
+
+def error_page(site: Site, request: Request, status: int, message: str) -> Response:
+    """A short page that says why (no data from the store: it may be an anonymous visitor)."""
+    html = templates.get_template("error.html").render(printer_name=site.printer_name, status=status,
+                                                       message=message, path=request.url.path)
+    return HTMLResponse(html, status_code=status)
+
+
+def _back(form: FormData | Mapping[str, Any], fallback: str) -> str:
+    """Where a form returns to: a path on this site only (never another host)."""
+    value = form.get("back")
+    if isinstance(value, str) and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+        return value
+    return fallback
+
+
+def _with(url: str, **params: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    query = [(k, v) for k, v in urllib.parse.parse_qsl(parts.query) if k not in params] + list(params.items())
+    return urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(query)))
+
+
+# -- login ---------------------------------------------------------------------------------
+
+
+async def home(site: Site, request: Request, session: Session | None) -> Response:
+    if session is not None:
+        return RedirectResponse(HOME, 303)
+    return await login_form(site, request, session)
+
+
+async def login_form(site: Site, request: Request, session: Session | None, *, status: int = 200,
+                     message: str = "", name: str = "") -> Response:
+    if session is not None and request.method == "GET":
+        return RedirectResponse(HOME, 303)
+    token, new = login_token(request)
+    host = request.headers.get("host", "localhost")
+    no_users = await asyncio.to_thread(user_count, site.db) == 0
+    next_page = request.query_params.get("next", "")
+    html = templates.get_template("login.html").render(
+        printer_name=site.printer_name, printer_uri=f"ipp://{host}{site.printer_path}", login_csrf=token,
+        no_users=no_users, message=message, name=name, next=_back({"back": next_page}, ""), path="/login")
+    response = HTMLResponse(html, status_code=status)
+    if new:
+        set_login_cookie(response, request, token)
+    return response
+
+
+async def login(site: Site, request: Request, session: Session | None) -> Response:
+    form = await request.form()
+    token = request.cookies.get("pagero_login", "")
+    given = form.get("csrf")
+    check_token(token or "-", given if isinstance(given, str) else None)
+    name = str(form.get("username") or "")[:200]
+    password = str(form.get("password") or "")[:1000]
+    address = request.client.host if request.client else "unknown"
+    wait = await asyncio.to_thread(login_blocked, site.db, name, address)
+    if wait > 0:
+        return await login_form(site, request, None, status=429, name=name,
+                                message=f"Too many failed logins. Try again in {int(wait) + 1} seconds.")
+    user = await asyncio.to_thread(authenticate, site.db, name, password)
+    if user is None:
+        await asyncio.to_thread(login_failed, site.db, name, address)
+        return await login_form(site, request, None, status=401, name=name, message="Wrong user name or password.")
+    await asyncio.to_thread(login_succeeded, site.db, name)
+    old = request.cookies.get(SESSION_COOKIE)
+    if old:
+        await asyncio.to_thread(end_session, site.db, old)  # never keep a session id from before the login
+    session_id, _csrf = await asyncio.to_thread(start_session, site.db, user)
+    response = RedirectResponse(_back({"back": form.get("next")}, HOME), 303)
+    set_session_cookie(response, request, session_id, int(float(site.config["web.session_hours"]) * 3600))
+    return response
+
+
+async def logout(site: Site, request: Request, session: Session | None) -> Response:
+    old = request.cookies.get(SESSION_COOKIE)
+    if old:
+        await asyncio.to_thread(end_session, site.db, old)
+    response = RedirectResponse("/", 303)
+    clear_session_cookie(response, request)
+    return response
+
+
+# -- lists ---------------------------------------------------------------------------------
+
+
+def _list_page(view: str) -> Any:
+    async def page(site: Site, request: Request, session: Session | None) -> Response:
+        assert session is not None
+        actor = session.user.actor()
+        try:
+            values = parse_query(LIST_PARAMS, request.query_params)
+            problem = ""
+        except HttpError as error:
+            values, problem = {}, error.message
+        values["view"] = view
+        listing = await asyncio.to_thread(invoice_list, site, actor, values)
+        jobs = await asyncio.to_thread(site.processing_jobs, actor) if view == "files-to-send" else []
+        filters = {p.name: request.query_params.get(p.name, "") for p in LIST_PARAMS if p.name not in ("view",)}
+        next_url = _with(str(request.url.path) + "?" + request.url.query, after=listing["next"]) \
+            if listing["next"] else None
+        first = urllib.parse.urlencode([(k, v) for k, v in request.query_params.multi_items()
+                                        if k not in ("after", "done", "n")])
+        first_url = request.url.path + (f"?{first}" if first else "")
+        return await render(site, request, session, "list.html", view=view, title=TITLES[view], listing=listing,
+                            jobs=jobs, filters=filters, problem=problem, next_url=next_url, first_url=first_url,
+                            paged="after" in values, sorts=list(views.SORTS), states=list(STATE_WORDS),
+                            environment=site.config["online.environment"], actions_for=views.actions_for,
+                            done=_done_message(request), here=_here(request))
+    return page
+
+
+def _here(request: Request) -> str:
+    query = urllib.parse.urlencode([(k, v) for k, v in request.query_params.multi_items()
+                                    if k not in ("done", "n")])
+    return request.url.path + (f"?{query}" if query else "")
+
+
+def _done_message(request: Request) -> str:
+    done = request.query_params.get("done", "")
+    count = request.query_params.get("n", "")
+    if done not in DONE_WORDS:
+        return ""
+    if done == "send":
+        n = int(count) if count.isdigit() else 0
+        return f"{n} invoice{'s' if n != 1 else ''} {DONE_WORDS[done]}."
+    return f"Invoice {DONE_WORDS[done]}."
+
+
+async def send_form(site: Site, request: Request, session: Session | None) -> Response:
+    assert session is not None
+    form = await request.form()
+    environment = str(form.get("environment") or "Production")
+    ids: list[int] | None = None
+    if form.get("what") != "all":
+        try:
+            ids = [int(str(value)) for value in form.getlist("id")]
+        except ValueError as error:
+            raise HttpError(400, "Choose invoices from the list.") from error
+        if not ids:
+            raise HttpError(400, "Choose the invoices to send first, or use Send all.")
+    sent = await asyncio.to_thread(views.send_invoices, site, session.user.actor(), ids, environment)
+    return RedirectResponse(_with(_back(form, HOME), done="send", n=str(len(sent))), 303)
+
+
+# -- one invoice ---------------------------------------------------------------------------
+
+
+def _invoice_id(request: Request) -> int:
+    raw = request.path_params["id"]
+    if not raw.isdigit() or len(raw) > 15 or int(raw) < 1:
+        raise HttpError(404, "No such invoice.")
+    return int(raw)
+
+
+async def invoice_page(site: Site, request: Request, session: Session | None) -> Response:
+    assert session is not None
+    data = await asyncio.to_thread(views.invoice_detail, site, session.user.actor(), _invoice_id(request))
+    title = f"Invoice {data['invoice_number']}" if data["invoice_number"] else f"Invoice #{data['id']}"
+    return await render(site, request, session, "invoice.html", invoice=data, title=title,
+                        done=_done_message(request), here=request.url.path)
+
+
+async def invoice_pdf_file(site: Site, request: Request, session: Session | None) -> Response:
+    """The invoice's PDF: inline for *View presentation*, as a download with ``?download=1``."""
+    assert session is not None
+    invoice_id = _invoice_id(request)
+    try:
+        document_uuid, pdf_name, number = await asyncio.to_thread(invoice_pdf, site.db, invoice_id,
+                                                                  session.user.actor())
+    except ConnectError as error:
+        raise HttpError(404, "No such invoice.") from error
+    path = site.pdf_path(document_uuid, pdf_name)
+    if not path.is_file():
+        raise HttpError(404, "The PDF of this invoice is no longer kept here (retention).")
+    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in (number or str(invoice_id)))[:80]
+    download = request.query_params.get("download") == "1"
+    disposition = "attachment" if download else "inline"
+    return FileResponse(path, media_type="application/pdf", headers={
+        "Content-Disposition": f'{disposition}; filename="invoice-{safe}.pdf"',
+        # The page embeds it; nothing else may.
+        "Content-Security-Policy": "default-src 'none'; frame-ancestors 'self'",
+        "X-Frame-Options": "SAMEORIGIN",
+    })
+
+
+async def invoice_action(site: Site, request: Request, session: Session | None) -> Response:
+    assert session is not None
+    action = request.path_params["action"]
+    if action not in views.ACTIONS:
+        raise HttpError(404, "No such action.")
+    invoice_id = _invoice_id(request)
+    form = await request.form()
+    await asyncio.to_thread(views.act, site, session.user.actor(), invoice_id, action,
+                            confirm=form.get("confirm") == "yes")
+    return RedirectResponse(_with(_back(form, f"/invoices/{invoice_id}"), done=action), 303)
+
+
+# -- settings ------------------------------------------------------------------------------
+
+
+async def settings_page(site: Site, request: Request, session: Session | None, *, message: str = "",
+                        problem: str = "", status: int = 200) -> Response:
+    users = await asyncio.to_thread(list_users, site.db)
+    return await render(site, request, session, "settings.html", title="Settings", status=status,
+                        settings=visible_settings(site.config), users=users, message=message, problem=problem)
+
+
+async def settings_save(site: Site, request: Request, session: Session | None) -> Response:
+    form = await request.form()
+    changes = {key: form.get(field) for key, field in (
+        ("sending.mode", "sending_mode"), ("online.url", "url"), ("online.username", "username"),
+        ("online.password", "password"), ("online.company_id", "company_id"), ("online.environment", "environment"))}
+    try:
+        config = await asyncio.to_thread(save_settings, site.config, changes)
+    except ConnectError as error:
+        return await settings_page(site, request, session, problem=str(error), status=400)
+    site.apply(config)
+    return await settings_page(site, request, session, message=(
+        "Saved. The sending mode applies now; the uploader uses a changed account after Pagero Connect restarts."))
+
+
+async def settings_test(site: Site, request: Request, session: Session | None) -> Response:
+    result = await asyncio.to_thread(site.check_online)
+    return await settings_page(site, request, session, message=result["message"] if result["connected"] else "",
+                               problem="" if result["connected"] else result["message"])
+
+
+async def settings_add_user(site: Site, request: Request, session: Session | None) -> Response:
+    form = await request.form()
+    names = str(form.get("print_names") or "").split(",")
+    try:
+        user = await asyncio.to_thread(add_user, site.db, str(form.get("name") or ""), str(form.get("password") or ""),
+                                       role="admin" if form.get("role") == "admin" else "clerk", print_names=names)
+    except ConnectError as error:
+        return await settings_page(site, request, session, problem=str(error), status=400)
+    return await settings_page(site, request, session, message=f"User {user.name} added.")
+
+
+async def settings_print_names(site: Site, request: Request, session: Session | None) -> Response:
+    form = await request.form()
+    try:
+        user = await asyncio.to_thread(set_print_names, site.db, request.path_params["name"],
+                                       str(form.get("print_names") or "").split(","))
+    except ConnectError as error:
+        return await settings_page(site, request, session, problem=str(error), status=400)
+    return await settings_page(site, request, session,
+                               message=f"{user.name} now sees invoices printed as {', '.join(user.print_names)}.")
+
+
+ROUTES = [
+    # path, methods, handler, access, CSRF token of the session required
+    ("/", ["GET"], home, "public", True),
+    ("/login", ["GET"], login_form, "public", True),
+    ("/login", ["POST"], login, "public", False),
+    ("/logout", ["POST"], logout, "user", True),
+    ("/outbound/files-to-send", ["GET"], _list_page("files-to-send"), "user", True),
+    ("/outbound/sent", ["GET"], _list_page("sent"), "user", True),
+    ("/outbound/needs-attention", ["GET"], _list_page("needs-attention"), "user", True),
+    ("/search", ["GET"], _list_page("all"), "user", True),
+    ("/outbound/send", ["POST"], send_form, "user", True),
+    ("/invoices/{id}", ["GET"], invoice_page, "user", True),
+    ("/invoices/{id}/pdf", ["GET"], invoice_pdf_file, "user", True),
+    ("/invoices/{id}/{action}", ["POST"], invoice_action, "user", True),
+    ("/settings", ["GET"], settings_page, "admin", True),
+    ("/settings", ["POST"], settings_save, "admin", True),
+    ("/settings/test-connection", ["POST"], settings_test, "admin", True),
+    ("/settings/users", ["POST"], settings_add_user, "admin", True),
+    ("/settings/users/{name}", ["POST"], settings_print_names, "admin", True),
+]

@@ -1,0 +1,101 @@
+"""The Settings page's part of the configuration: read it without secrets, save it to the YAML file.
+
+Saved settings go into the configuration file the service reads (``--config``, or the
+per-platform default), written whole to a new file with mode 0600 and renamed over the
+old one, so a crash leaves either version and the password is never readable by others.
+Passwords are never sent back to a browser: the page only says whether one is set.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from connect_core.config import SETTINGS, Config, load_config
+from connect_core.errors import ConfigError
+from connect_core.paths import default_config_file
+
+EDITABLE = ("sending.mode", "online.url", "online.username", "online.password", "online.company_id",
+            "online.environment")
+SECRET = frozenset({"online.password"})
+
+
+def visible_settings(config: Config) -> dict[str, Any]:
+    """The editable settings as the page shows them: secrets replaced by whether they are set."""
+    return {
+        "sending_mode": config["sending.mode"],
+        "online": {
+            "url": config["online.url"],
+            "username": config["online.username"],
+            "password_set": bool(config["online.password"]),
+            "company_id": config["online.company_id"],
+            "environment": config["online.environment"],
+        },
+        "file": str(settings_file(config)),
+    }
+
+
+def settings_file(config: Config) -> Path:
+    """Where saved settings go: the file the service was started with, else the default one."""
+    return config.source or default_config_file()
+
+
+def check_changes(changes: dict[str, Any]) -> dict[str, Any]:
+    """Validate ``{dotted key: value}``; raises :class:`ConfigError` naming the key.  Empty secrets are dropped
+    (an empty password field means "keep the one set")."""
+    clean: dict[str, Any] = {}
+    for key, value in changes.items():
+        if key not in EDITABLE:
+            raise ConfigError(f"{key}: not a setting this page changes")
+        if value is None or (key in SECRET and value == ""):
+            continue
+        if not isinstance(value, str):
+            raise ConfigError(f"{key}: expected text")
+        value = value.strip() if key not in SECRET else value
+        if len(value) > 2000 or any(ch in value for ch in "\r\n\x00"):
+            raise ConfigError(f"{key}: too long or several lines")
+        setting = SETTINGS[key]
+        if setting.choices and value not in setting.choices:
+            raise ConfigError(f"{key}: {value!r} is not one of {', '.join(map(str, setting.choices))}")
+        if key == "online.url" and value and not value.startswith(("https://", "http://")):
+            raise ConfigError("online.url: give the address as https://…")
+        clean[key] = value
+    return clean
+
+
+def save_settings(config: Config, changes: dict[str, Any]) -> Config:
+    """Write ``changes`` into the configuration file (0600) and return the settings now in force."""
+    clean = check_changes(changes)
+    path = settings_file(config)
+    data: dict[str, Any] = {}
+    if path.exists():
+        try:
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as error:
+            raise ConfigError(f"{path}: cannot read the configuration file to update it ({error})") from error
+        data = loaded if isinstance(loaded, dict) else {}
+    for key, value in clean.items():
+        section, name = key.split(".", 1)
+        part = data.setdefault(section, {})
+        if not isinstance(part, dict):
+            raise ConfigError(f"{path}: {section} is not a section; fix the file by hand")
+        part[name] = value
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            os.fchmod(handle.fileno(), 0o600)  # an older tmp file may have had wider permissions
+            yaml.safe_dump(data, handle, default_flow_style=False, sort_keys=True, allow_unicode=True)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except OSError as error:
+        raise ConfigError(f"cannot save the settings to {path}: {error.strerror}") from error
+    values = load_config(path).values
+    # Settings given on the command line or in the environment still win, as they did at start.
+    merged = {**config.values, **{key: values[key] for key in EDITABLE}}
+    return Config(merged, path)

@@ -1,0 +1,318 @@
+"""What the pages and the JSON API both show and do, on top of the service functions.
+
+Every list, invoice and action goes through here, so a page and its API call can never
+disagree.  Input is checked against :data:`LIST_PARAMS`, the same declarations the
+OpenAPI document is built from.  Errors are :class:`HttpError` with plain words.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from connect_core.errors import ConfigError, ConnectError
+from connect_core.invoices import (
+    SORTS,
+    Actor,
+    NotAllowed,
+    NotFound,
+    approve,
+    delete,
+    get_invoice,
+    list_invoices,
+    sort_value,
+)
+from connect_core.online.client import OnlineError
+from connect_core.outbox import resend, restart, send
+from connect_core.states import State
+from connect_core.users import UserError
+from connect_core.web.site import VIEWS, Site
+
+MAX_ID = 2**53 - 1
+ENVIRONMENTS = ("Production", "Test", "Certification")
+ACTIONS = ("approve", "resend", "restart", "delete")
+
+
+class HttpError(Exception):
+    """An answer other than success: ``status`` and words for the person who asked."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Param:
+    """One query parameter: its type for OpenAPI and for checking what arrives."""
+
+    name: str
+    kind: str  # string | integer | date | amount | enum
+    description: str
+    enum: tuple[str, ...] = ()
+    minimum: int | None = None
+    maximum: int | None = None
+    max_length: int = 200
+    pattern: str | None = None
+
+    def schema(self) -> dict[str, Any]:
+        """The parameter's JSON Schema."""
+        if self.kind == "integer":
+            return {"type": "integer", "minimum": self.minimum, "maximum": self.maximum}
+        if self.kind == "date":
+            return {"type": "string", "format": "date"}
+        if self.kind == "amount":
+            return {"type": "string", "pattern": AMOUNT.pattern}
+        if self.kind == "enum":
+            return {"type": "string", "enum": list(self.enum)}
+        schema: dict[str, Any] = {"type": "string", "maxLength": self.max_length}
+        if self.pattern:
+            schema["pattern"] = self.pattern
+        return schema
+
+    def parse(self, raw: str) -> Any:
+        """The value of ``raw``, or :class:`HttpError` 400 naming the parameter."""
+        if self.kind == "integer":
+            if not re.fullmatch(r"[0-9]{1,16}", raw) or not self.minimum <= int(raw) <= self.maximum:  # type: ignore
+                raise HttpError(400, f"{self.name}: give a whole number from {self.minimum} to {self.maximum}")
+            return int(raw)
+        if self.kind == "date":
+            try:
+                if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", raw):
+                    raise ValueError(raw)
+                return dt.date.fromisoformat(raw)
+            except ValueError as error:
+                raise HttpError(400, f"{self.name}: give a date as YYYY-MM-DD") from error
+        if self.kind == "amount":
+            if not AMOUNT.fullmatch(raw):
+                raise HttpError(400, f"{self.name}: give an amount like 1250.00")
+            try:
+                return Decimal(raw)
+            except InvalidOperation as error:
+                raise HttpError(400, f"{self.name}: give an amount like 1250.00") from error
+        if self.kind == "enum":
+            if raw not in self.enum:
+                raise HttpError(400, f"{self.name}: one of {', '.join(self.enum)}")
+            return raw
+        if len(raw) > self.max_length or not raw.isprintable():
+            raise HttpError(400, f"{self.name}: at most {self.max_length} printable characters")
+        if self.pattern and not re.fullmatch(self.pattern, raw):
+            raise HttpError(400, f"{self.name}: not in the expected form")
+        return raw
+
+
+AMOUNT = re.compile(r"-?[0-9]{1,15}(\.[0-9]{1,2})?")
+CURSOR = r"[A-Za-z0-9_=-]{1,400}"
+
+LIST_PARAMS: tuple[Param, ...] = (
+    Param("view", "enum", "which invoices: Files to send, Sent invoices, Needs attention, or all (Search)",
+          enum=tuple(VIEWS)),
+    Param("status", "enum", "only invoices in this state", enum=tuple(s.value for s in State)),
+    Param("number", "string", "invoice number contains this (any case)", max_length=100),
+    Param("counterparty", "string", "seller or buyer contains this (any case)", max_length=100),
+    Param("issued_from", "date", "invoice date on or after"),
+    Param("issued_to", "date", "invoice date on or before"),
+    Param("due_from", "date", "due date on or after"),
+    Param("due_to", "date", "due date on or before"),
+    Param("amount_min", "amount", "total at least"),
+    Param("amount_max", "amount", "total at most"),
+    Param("sort", "enum", "order of the list (newest first by default)", enum=tuple(SORTS)),
+    Param("after", "string", "the next page's cursor, from the previous page's `next`", pattern=CURSOR,
+          max_length=400),
+    Param("limit", "integer", "rows per page", minimum=1, maximum=200),
+)
+
+
+def parse_query(params: tuple[Param, ...], query: Mapping[str, str], *, known_extra: tuple[str, ...] = ()) -> dict:
+    """Checked values of the parameters present (empty form fields count as absent)."""
+    declared = {p.name: p for p in params}
+    values: dict[str, Any] = {}
+    for key, raw in query.items():
+        if key in known_extra:
+            continue
+        param = declared.get(key)
+        if param is None:
+            continue  # unknown parameters are ignored, as browsers and proxies add their own
+        if raw == "":
+            continue
+        values[key] = param.parse(raw)
+    return values
+
+
+# -- lists ---------------------------------------------------------------------------------
+
+
+def encode_cursor(value: Any, last_id: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps([value, last_id]).encode()).decode().rstrip("=")
+
+
+def decode_cursor(text: str, sort: str) -> tuple[Any, int]:
+    """The ``(value, id)`` a cursor carries; 400 when it was not made by :func:`encode_cursor`."""
+    try:
+        padded = text + "=" * (-len(text) % 4)
+        value, last_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        if not isinstance(last_id, int) or not 0 <= last_id <= MAX_ID:
+            raise ValueError(last_id)
+        column = SORTS[sort][0]
+        if value is not None:
+            if column == "id":
+                if not isinstance(value, int) or not 0 <= value <= MAX_ID:
+                    raise ValueError(value)
+            elif not isinstance(value, str) or len(value) > 200:
+                raise ValueError(value)
+            elif column in ("issue_date", "due_date"):
+                dt.date.fromisoformat(value)
+            elif column == "total":
+                Decimal(value)
+        return value, last_id
+    except (ValueError, TypeError, InvalidOperation, binascii.Error, UnicodeDecodeError) as error:
+        raise HttpError(400, "after: not a cursor from this list; start again from the first page") from error
+
+
+def invoice_list(site: Site, actor: Actor, values: dict[str, Any], *, default_view: str = "all",
+                 default_limit: int = 50) -> dict[str, Any]:
+    """One page of a list: ``{"items": [...], "next": cursor or None}``."""
+    view = values.get("view", default_view)
+    states = [s.value for s in VIEWS[view]]
+    status = values.get("status")
+    if status is not None:
+        if status not in states:
+            return {"items": [], "next": None, "view": view}
+        states = [status]
+    sort = values.get("sort", "newest")
+    limit = values.get("limit", default_limit)
+    after = decode_cursor(values["after"], sort) if "after" in values else None
+    rows = list_invoices(
+        site.db, actor=actor, states=states, limit=limit + 1, sort=sort, after=after,
+        number=values.get("number"), counterparty=values.get("counterparty"),
+        issued_from=values.get("issued_from"), issued_to=values.get("issued_to"),
+        due_from=values.get("due_from"), due_to=values.get("due_to"),
+        amount_min=values.get("amount_min"), amount_max=values.get("amount_max"),
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    cursor = encode_cursor(sort_value(rows[-1], sort), rows[-1]["id"]) if more and rows else None
+    return {"items": rows, "next": cursor, "view": view}
+
+
+# -- one invoice ---------------------------------------------------------------------------
+
+FIELD_LABELS = (("invoice_number", "Invoice number"), ("issue_date", "Invoice date"), ("due_date", "Due date"),
+                ("currency", "Currency"), ("total", "Total"), ("seller", "Seller"), ("buyer", "Buyer"))
+
+
+def invoice_detail(site: Site, actor: Actor, invoice_id: int) -> dict[str, Any]:
+    """The invoice with its fields (value, source, confidence), its print job and its whole history."""
+    try:
+        data = get_invoice(site.db, invoice_id, actor)
+    except NotFound as error:
+        raise HttpError(404, "No such invoice.") from error
+    stored = data.pop("fields") or {}
+    # The reader stores {field: {"source", "confidence"}}, alone or under "sources" beside the values.
+    sources = stored.get("sources", stored) if isinstance(stored, dict) else {}
+    found = []
+    for name, label in FIELD_LABELS:
+        info = sources.get(name) if isinstance(sources, dict) else None
+        info = info if isinstance(info, dict) else {}
+        confidence = info.get("confidence")
+        found.append({"name": name, "label": label, "value": data.get(name),
+                      "source": str(info["source"]) if info.get("source") and data.get(name) is not None else None,
+                      "confidence": float(confidence) if isinstance(confidence, int | float) else None})
+    data["fields"] = found
+    data["actions"] = actions_for(data)
+    return data
+
+
+def actions_for(invoice: Mapping[str, Any]) -> list[str]:
+    """The buttons an invoice in its state offers, in the order shown."""
+    state = State(invoice["state"])
+    if state is State.POSSIBLE_DUPLICATE:
+        return ["approve", "delete"]
+    if state is State.INVALID:
+        return ["delete"]
+    if state is State.NEEDS_ATTENTION:
+        if invoice.get("restartable"):
+            return ["restart", "delete"]
+        if invoice.get("last_error") or invoice.get("attempts"):
+            return ["resend", "delete"]
+        return ["approve", "delete"]
+    if state is State.READY:
+        return ["delete"]
+    if state in (State.SENT, State.DELIVERED, State.FETCHED, State.ACCEPTED, State.REJECTED, State.CANCELLED):
+        return ["resend"]
+    return []
+
+
+# -- actions -------------------------------------------------------------------------------
+
+
+def _acting_as(site: Site, actor: Actor, invoice_id: int) -> Actor:
+    """Check the invoice is visible to ``actor``; the actor the outbox functions then act as.
+
+    The outbox recognises a clerk by their own name only; a clerk's print names may differ,
+    so visibility is checked here with the full mapping and the action runs unrestricted.
+    """
+    try:
+        get_invoice(site.db, invoice_id, actor)
+    except NotFound as error:
+        raise HttpError(404, "No such invoice.") from error
+    return actor if actor.admin else Actor(actor.name, True)
+
+
+def act(site: Site, actor: Actor, invoice_id: int, action: str, *, confirm: bool = False) -> dict[str, Any]:
+    """Approve, resend, restart or delete one invoice; returns ``{"id", "state"}`` after the action."""
+    try:
+        if action == "approve":
+            approve(site.db, invoice_id, actor, automatic=site.config["sending.mode"] == "automatic")
+        elif action == "delete":
+            delete(site.db, invoice_id, actor)
+        elif action == "resend":
+            resend(site.db, invoice_id, _acting_as(site, actor, invoice_id), confirm=confirm)
+        elif action == "restart":
+            as_actor = _acting_as(site, actor, invoice_id)
+            client = site.online_client()
+            if client is None:
+                raise HttpError(409, "No Pagero Online account is set up (Settings).")
+            restart(site.db, client, invoice_id, as_actor)
+        else:
+            raise HttpError(404, f"No action {action!r}.")
+        state = get_invoice(site.db, invoice_id, actor)["state"]
+    except NotFound as error:
+        raise HttpError(404, "No such invoice.") from error
+    except NotAllowed as error:
+        raise HttpError(409, str(error)) from error
+    except OnlineError as error:
+        raise HttpError(502, f"Pagero Online: {error.message}") from error
+    return {"id": invoice_id, "state": state}
+
+
+def send_invoices(site: Site, actor: Actor, ids: list[int] | None, environment: str) -> list[int]:
+    """Queue invoices from Files to send (all the actor may see when ``ids`` is None)."""
+    if environment not in ENVIRONMENTS:
+        raise HttpError(400, f"environment: one of {', '.join(ENVIRONMENTS)}")
+    if not actor.admin:
+        if ids is None:
+            ids = [row["id"] for row in list_invoices(site.db, actor=actor, state=State.READY.value, limit=100_000)]
+            if not ids:
+                return []
+        for invoice_id in ids:
+            _acting_as(site, actor, invoice_id)
+        actor = Actor(actor.name, True)
+    try:
+        return send(site.db, ids, environment, actor)
+    except NotAllowed as error:
+        raise HttpError(409, str(error)) from error
+
+
+def user_error(error: ConnectError) -> HttpError:
+    """A refused change of users or settings as a 400 with its words."""
+    if isinstance(error, UserError | ConfigError):
+        return HttpError(400, str(error))
+    return HttpError(409, str(error))
