@@ -14,6 +14,7 @@ import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
@@ -119,10 +120,7 @@ class PrintIntake:
             raise SinkRefused(
                 StatusCode.SERVER_ERROR_INTERNAL_ERROR, f"could not store the document: {error}"
             ) from error
-        job_id = self._record(stored, ticket, job_id, door="ipp", source_name=ticket.document_name)
-        job = self.get_job(job_id)
-        assert job is not None
-        return job
+        return self._record(stored, ticket, job_id, door="ipp", source_name=ticket.document_name)
 
     def accept_file(self, path: Path, *, door: str, user: str, name: str | None = None) -> int:
         """Store a file from the hot folder or ``import`` exactly as a printed document; returns the job id.
@@ -141,11 +139,14 @@ class PrintIntake:
             raise
         ticket = JobTicket(job_name=name or path.name, user_name=user, document_format="application/octet-stream",
                            document_name=path.name)
-        return self._record(stored, ticket, None, door=door, source_name=path.name)
+        return self._record(stored, ticket, None, door=door, source_name=path.name).job_id
 
     def _record(self, stored: StoredDocument, ticket: JobTicket, job_id: int | None, *, door: str,
-                source_name: str) -> int:
-        """Commit the job row for a document that is durably in the spool (every door ends here)."""
+                source_name: str) -> JobInfo:
+        """Commit the job row for a document that is durably in the spool (every door ends here).
+
+        Returns the job as committed.
+        """
         now = utcnow()
         values = {
             "document_uuid": stored.uuid,
@@ -160,9 +161,11 @@ class PrintIntake:
             "door": door,
             "source_name": source_name,
         }
+        new_row: dict[str, object] | None = None
         with self.db.writer.begin() as conn:
             if job_id is None:
-                result = conn.execute(insert(print_jobs).values({**self._new_row(ticket, now), **values}))
+                new_row = {**self._new_row(ticket, now), **values}
+                result = conn.execute(insert(print_jobs).values(new_row))
                 job_id = int(result.inserted_primary_key[0])  # type: ignore[index]
             else:
                 result = conn.execute(
@@ -176,7 +179,12 @@ class PrintIntake:
         crash_point("after_commit_before_reply")
         if self.on_stored is not None:
             self.on_stored(job_id)
-        return job_id
+        if new_row is not None:
+            # A new job is exactly the row just inserted: answering from it spares a read per job.
+            return job_info(SimpleNamespace(**new_row, id=job_id, impressions=0, completed_at=None))
+        job = self.get_job(job_id)
+        assert job is not None
+        return job
 
     def create_job(self, ticket: JobTicket) -> JobInfo:
         now = utcnow()
