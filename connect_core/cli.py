@@ -102,7 +102,7 @@ def cmd_delete(args: argparse.Namespace, config: Config) -> int:
 
 def cmd_import(args: argparse.Namespace, config: Config) -> int:
     from connect_core.intake import PrintIntake
-    from connect_core.serve import make_pipeline
+    from connect_core.pipeline import make_pipeline
 
     files = [Path(f) for f in args.files]
     missing = [str(f) for f in files if not f.is_file()]
@@ -145,8 +145,7 @@ def cmd_resend(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_restart(args: argparse.Namespace, config: Config) -> int:
-    from connect_core.outbox import restart
-    from connect_core.serve import make_outbox
+    from connect_core.outbox import make_outbox, restart
 
     with _store(config) as (db, spool):
         outbox = make_outbox(config, db, spool)

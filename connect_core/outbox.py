@@ -26,10 +26,19 @@ from typing import Any
 
 from sqlalchemy import Connection, or_, select, update
 
+from connect_core.config import Config
 from connect_core.crash import crash_point
 from connect_core.intake import utcnow
 from connect_core.invoices import SYSTEM, Actor, NotAllowed, transition
-from connect_core.online.client import Ambiguous, OnlineClient, OnlineError, Rejected, Retryable, Unreachable
+from connect_core.online.client import (
+    Ambiguous,
+    OnlineClient,
+    OnlineError,
+    OnlineSettings,
+    Rejected,
+    Retryable,
+    Unreachable,
+)
 from connect_core.spool import Spool
 from connect_core.states import TRACKED, State
 from connect_core.store import Database
@@ -431,4 +440,19 @@ def _visible_row(conn: Connection, invoice_id: int, actor: Actor) -> Any:
     return row
 
 
-
+def make_outbox(config: Config, db: Database, spool: Spool) -> Outbox | None:
+    """The uploader for the configured Pagero Online account, or None when no account is set up."""
+    if not config["online.username"]:
+        return None
+    settings = OnlineSettings(
+        url=config["online.url"], auth_url=config["online.auth_url"], username=config["online.username"],
+        password=config["online.password"], company_id=config["online.company_id"],
+        environment=config["online.environment"],
+    )
+    client = OnlineClient(settings, token_file=config.data_dir / "online-token.json")
+    policy = SendingPolicy(max_retry_delay=float(config["sending.max_retry_delay"]),
+                           max_attempts=config["sending.max_attempts"],
+                           poll_interval=float(config["sending.poll_seconds"]),
+                           breaker_cooldown=float(config["sending.breaker_cooldown"]))
+    return Outbox(db, spool, client, environment=config["online.environment"], policy=policy,
+                  workers=config["sending.workers"])

@@ -10,6 +10,7 @@ the reason when the document is refused.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import queue
 import threading
@@ -21,9 +22,12 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, insert, select, update
 
+from connect_core.config import Config
 from connect_core.crash import crash_point
+from connect_core.extract import InvoiceFields, Template, load_templates, read_invoices
 from connect_core.intake import utcnow
 from connect_core.invoices import record, transition
+from connect_core.split import split_pdf
 from connect_core.spool import Spool
 from connect_core.states import State
 from connect_core.store import Database, print_jobs
@@ -64,6 +68,7 @@ class Pipeline:
     _threads: list[threading.Thread] = field(default_factory=list, init=False)
     _busy: set[int] = field(default_factory=set, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+    _stopping: threading.Event = field(default_factory=threading.Event, init=False)
 
     def start(self) -> None:
         """Start the workers and queue every document a previous run left unfinished."""
@@ -87,6 +92,8 @@ class Pipeline:
         self._queue.put(job_id)
 
     def stop(self, timeout: float = 30.0) -> None:
+        """Finish the documents being worked on; the queued rest waits in the store for the next start."""
+        self._stopping.set()
         for _ in self._threads:
             self._queue.put(None)
         for thread in self._threads:
@@ -101,7 +108,7 @@ class Pipeline:
     def _work(self) -> None:
         while True:
             job_id = self._queue.get()
-            if job_id is None:
+            if job_id is None or self._stopping.is_set():
                 return
             with self._lock:
                 if job_id in self._busy:
@@ -151,9 +158,11 @@ class Pipeline:
     def _finish(self, job: Any, state: JobState, reason: str, message: str, result: Conversion | None) -> None:
         now = utcnow()
         values: dict[str, object] = {}
+        pieces: list[Piece] = []
         if result is not None:
             values = {"source_format": result.source_format, "pages": result.pages, "has_text": result.has_text,
                       "impressions": result.pages}
+            pieces = self.read_and_split(job, result)
         with self.db.writer.begin() as conn:
             done = conn.execute(
                 update(print_jobs)
@@ -163,35 +172,108 @@ class Pipeline:
             if done.rowcount != 1:
                 return  # another worker finished it first
             if self.converter is not None:
-                self._record_invoice(conn, job, result, message, now)
+                for piece in pieces or [None]:
+                    self._record_invoice(conn, job, result, piece, message, now)
             crash_point("before_invoice_commit")
 
-    def _record_invoice(self, conn: Connection, job: Any, result: Conversion | None, message: str,
-                        now: dt.datetime) -> None:
-        """Insert the invoice a converted (or refused) document becomes, with its history."""
+    # -- step: read the fields, one file per invoice -----------------------------------------
+
+    def read_and_split(self, job: Any, result: Conversion) -> list[Piece]:
+        """The invoices in a converted document: their fields, pages and own PDF files.
+
+        Runs before the transaction that records them; split files are written
+        atomically under fixed names, so running this again after a crash gives the
+        same files.  A document whose fields cannot be read is one invoice without fields.
+        """
         pdf = self.spool.pdf_path(job.document_uuid)
+        whole = Piece(None, 1, result.pages, pdf.name, job.sha256, pdf.stat().st_size if pdf.exists() else 0)
+        try:
+            found = read_invoices(pdf, self._templates())
+        except Exception as error:  # a reader bug must not stop the document: a person reads it instead
+            log.warning("job %d: invoice fields could not be read: %s", job.id, error)
+            return [whole]
+        if len(found) <= 1:
+            return [Piece(found[0] if found else None, 1, result.pages, pdf.name, job.sha256, whole.size_bytes)]
+        ranges = [fields.pages for fields in found]
+        files = split_pdf(pdf, ranges, self.spool.job_dir(job.document_uuid))
+        return [
+            Piece(fields, first, last, path.name, f"{job.sha256}:{first}-{last}", path.stat().st_size)
+            for fields, (first, last), path in zip(found, ranges, files, strict=True)
+        ]
+
+    def _templates(self) -> list[Template]:
+        folder = self.spool.root.parent / "templates"
+        try:
+            return load_templates(folder) if folder.is_dir() else []
+        except Exception as error:
+            log.warning("templates in %s could not be loaded: %s", folder, error)
+            return []
+
+    def _record_invoice(self, conn: Connection, job: Any, result: Conversion | None, piece: Piece | None,
+                        message: str, now: dt.datetime) -> None:
+        """Insert one invoice of a converted (or refused) document, with its history."""
+        fields = piece.fields if piece else None
+        pages = (piece.last - piece.first + 1) if piece else (result.pages if result else 0)
         candidate = Candidate(
-            pages=result.pages if result else 0,
+            pages=pages,
             has_text=result.has_text if result else False,
-            size_bytes=pdf.stat().st_size if result and pdf.exists() else job.size_bytes,
-            sha256=job.sha256,
+            size_bytes=piece.size_bytes if piece else job.size_bytes,
+            sha256=piece.sha256 if piece else job.sha256,
             source_format=result.source_format if result else (job.document_format or ""),
+            invoice_number=fields.invoice_number if fields else None,
+            total=fields.total if fields else None,
+            seller=fields.seller if fields else None,
         )
-        invoice_id = int(conn.execute(insert(invoices).values(
-            uuid=str(uuid.uuid4()), job_id=job.id, owner=job.user_name, state=State.RECEIVED.value,
-            document_uuid=job.document_uuid, first_page=1, last_page=candidate.pages or None,
-            pages=candidate.pages, has_text=candidate.has_text, source_format=candidate.source_format,
-            sha256=candidate.sha256, size_bytes=candidate.size_bytes, created_at=job.created_at, updated_at=now,
-        )).inserted_primary_key[0])  # type: ignore[index]
+        row = {
+            "uuid": str(uuid.uuid4()), "job_id": job.id, "owner": job.user_name, "state": State.RECEIVED.value,
+            "document_uuid": job.document_uuid, "first_page": piece.first if piece else 1,
+            "last_page": piece.last if piece else (pages or None), "pages": pages, "has_text": candidate.has_text,
+            "source_format": candidate.source_format, "sha256": candidate.sha256,
+            "size_bytes": candidate.size_bytes, "pdf_name": piece.pdf_name if piece else "document.pdf",
+            "created_at": job.created_at, "updated_at": now,
+        }
+        if fields is not None:
+            row.update(invoice_number=fields.invoice_number, issue_date=fields.issue_date, due_date=fields.due_date,
+                       currency=fields.currency, total=fields.total, seller=fields.seller, buyer=fields.buyer,
+                       fields=json.dumps(fields.sources))
+        invoice_id = int(conn.execute(insert(invoices).values(row)).inserted_primary_key[0])  # type: ignore[index]
         source = job.source_name or job.name
         record(conn, invoice_id, f"received from {job.door} ({source})", to_state=State.RECEIVED.value,
                who=job.user_name, at=job.created_at)
         if result is None:
             transition(conn, invoice_id, State.INVALID, "conversion refused", why=message.removeprefix("Refused: "))
             return
-        transition(conn, invoice_id, State.CONVERTED, "converted to PDF", why=message)
+        pages_note = f" (pages {piece.first}–{piece.last} of the print job)" if piece and piece.pdf_name != \
+            "document.pdf" else ""
+        transition(conn, invoice_id, State.CONVERTED, "converted to PDF" + pages_note, why=message)
+        if fields is not None:
+            found = ", ".join(f"{name} ({info.get('source', '?')})" for name, info in fields.sources.items())
+            record(conn, invoice_id, "fields read", why=found or "no fields found")
         findings = run_checks(candidate, self.policy)
         duplicate = duplicate_of(conn, candidate, self.policy, now, exclude=invoice_id)
         target, why = verdict(findings, duplicate, self.policy)
         what = {State.READY: "ready to send", State.QUEUED: "queued for sending"}.get(target, "checked")
         transition(conn, invoice_id, target, what, why=why)
+
+
+@dataclass(frozen=True)
+class Piece:
+    """One invoice of a document: its fields, page range, PDF file (in the job folder) and identity."""
+
+    fields: InvoiceFields | None
+    first: int
+    last: int
+    pdf_name: str
+    sha256: str
+    size_bytes: int
+
+
+def make_pipeline(config: Config, db: Database, spool: Spool) -> Pipeline:
+    """The pipeline with the office's choices from the configuration."""
+    policy = Policy(
+        automatic=config["sending.mode"] == "automatic",
+        duplicates=config["validation.duplicates"],
+        duplicate_window_days=config["validation.duplicate_window_days"],
+        max_pages=config["validation.max_pages"],
+    )
+    return Pipeline(db, spool, paper=config["printer.paper"], policy=policy)

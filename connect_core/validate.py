@@ -9,8 +9,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, and_, or_, select
 
 from connect_core.states import State
 from connect_core.store.schema import invoices
@@ -36,6 +37,9 @@ class Candidate:
     size_bytes: int
     sha256: str
     source_format: str
+    invoice_number: str | None = None
+    total: Decimal | None = None
+    seller: str | None = None
 
 
 @dataclass(frozen=True)
@@ -73,7 +77,18 @@ def text_layer(candidate: Candidate, policy: Policy) -> Finding | None:
     return None
 
 
-CHECKS: list[Check] = [page_count, size, text_layer]
+def invoice_fields(candidate: Candidate, policy: Policy) -> Finding | None:
+    if not candidate.has_text:
+        return None  # already said: nothing can be read from it
+    missing = [label for label, value in (("invoice number", candidate.invoice_number), ("total", candidate.total),
+                                          ("seller", candidate.seller)) if value in (None, "")]
+    if missing:
+        return Finding("fields", State.NEEDS_ATTENTION,
+                       f"The {', '.join(missing)} could not be read from the page; check it is an invoice.")
+    return None
+
+
+CHECKS: list[Check] = [page_count, size, text_layer, invoice_fields]
 
 
 def duplicate_of(conn: Connection, candidate: Candidate, policy: Policy, now: dt.datetime,
@@ -82,9 +97,13 @@ def duplicate_of(conn: Connection, candidate: Candidate, policy: Policy, now: dt
     if not policy.duplicates:
         return None
     since = now - dt.timedelta(days=policy.duplicate_window_days)
+    same = invoices.c.sha256 == candidate.sha256
+    if candidate.invoice_number and candidate.seller:
+        same = or_(same, and_(invoices.c.invoice_number == candidate.invoice_number,
+                              invoices.c.seller == candidate.seller))
     row = conn.execute(
         select(invoices.c.id).where(
-            invoices.c.sha256 == candidate.sha256,
+            same,
             invoices.c.state != State.DELETED.value,
             invoices.c.created_at >= since,
             invoices.c.id != (exclude if exclude is not None else -1),
@@ -100,7 +119,8 @@ def verdict(findings: list[Finding], duplicate: int | None, policy: Policy) -> t
         if reasons:
             return wanted, " ".join(reasons)
     if duplicate is not None:
-        return State.POSSIBLE_DUPLICATE, f"The same document was received before as invoice {duplicate}."
+        return State.POSSIBLE_DUPLICATE, (f"The same document, or the same invoice number from the same seller, "
+                                          f"was received before as invoice {duplicate}.")
     return (State.QUEUED if policy.automatic else State.READY), ""
 
 

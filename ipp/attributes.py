@@ -146,15 +146,21 @@ def collection(*members: Attribute) -> Value:
     return Value(Tag.BEG_COLLECTION, Collection(list(members)))
 
 
+MARGIN = 423
+"""Page margins we advertise, in hundredths of mm (1/6 inch, what CUPS uses).  A PDF printer
+needs none, but CUPS names zero-margin sizes "A4.Borderless" and its filters then fall back to
+Letter for a queue whose default is plain "A4" — so A4 invoices would arrive as Letter pages."""
+
+
 def media_col(media: str, source: str | None = None) -> Value:
-    """The media-col for one PWG media name (borderless: a PDF has no margins)."""
+    """The media-col for one PWG media name."""
     x, y = MEDIA_SIZES[media]
     members = [
         Attribute("media-size", [collection(i("x-dimension", x), i("y-dimension", y))]),
-        i("media-bottom-margin", 0),
-        i("media-left-margin", 0),
-        i("media-right-margin", 0),
-        i("media-top-margin", 0),
+        i("media-bottom-margin", MARGIN),
+        i("media-left-margin", MARGIN),
+        i("media-right-margin", MARGIN),
+        i("media-top-margin", MARGIN),
         Attribute.of("media-size-name", Tag.KEYWORD, media),
     ]
     if source:
@@ -209,10 +215,10 @@ def job_template_attributes(config: PrinterConfig) -> list[Attribute]:
             "media-size-supported",
             [collection(i("x-dimension", x), i("y-dimension", y)) for x, y in MEDIA_SIZES.values()],
         ),
-        i("media-bottom-margin-supported", 0),
-        i("media-left-margin-supported", 0),
-        i("media-right-margin-supported", 0),
-        i("media-top-margin-supported", 0),
+        i("media-bottom-margin-supported", MARGIN),
+        i("media-left-margin-supported", MARGIN),
+        i("media-right-margin-supported", MARGIN),
+        i("media-top-margin-supported", MARGIN),
         k("media-source-supported", *KEYWORD_CHOICES["media-source"]),
         k("media-type-supported", *KEYWORD_CHOICES["media-type"]),
         k("multiple-document-handling-default", "separate-documents-collated-copies"),

@@ -793,6 +793,6 @@ def _media_col_ok(value: object) -> bool:
             if not isinstance(member.value, str) or member.value not in A.MEDIA_SIZES:
                 return False
         elif member.name.endswith("-margin"):
-            if member.value != 0:
+            if member.value not in (0, A.MARGIN):
                 return False
     return True

@@ -20,7 +20,8 @@ def test_import_lists_and_shows(data_root: Path) -> None:
     only = json.loads(cli(data_dir, "list", "--state", "possible-duplicate", "--json").stdout)
     assert len(only) == 1 and only[0]["state"] == "possible-duplicate"
     shown = json.loads(cli(data_dir, "show", str(rows[-1]["id"]), "--json").stdout)
-    assert [event["to"] for event in shown["history"]] == ["received", "converted", "ready"]
+    assert [event["to"] for event in shown["history"] if event["to"]] == ["received", "converted", "ready"]
+    assert "fields read" in [event["what"] for event in shown["history"]]
     assert shown["job"]["door"] == "import"
     assert "No invoices." not in cli(data_dir, "list").stdout
 

@@ -26,7 +26,10 @@ def test_every_acknowledged_job_becomes_exactly_one_invoice(point: str, data_roo
     except (ConnectionError, http.client.HTTPException, OSError):
         answered = False
     assert server.wait_exit(60) == -9, "the crash point did not fire"
-    assert answered == (point != "after_commit_before_reply")
+    if point == "after_commit_before_reply":
+        assert not answered
+    # For the later points the worker may die before or after the answer goes out: either way the
+    # job was committed first, and it must end as exactly one invoice.
 
     server.start()
     try:
