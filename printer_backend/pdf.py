@@ -23,7 +23,11 @@ from printer_backend.errors import ConversionRefused
 from printer_backend.limits import Limits
 
 TEXT_SAMPLE_PAGES = 3
-"""How many leading pages are read to decide whether a document has a usable text layer."""
+"""How many leading pages are read (at most) to decide whether a document has a usable text layer."""
+
+_MAP_AT_MOST = 32 * 2**20  # files up to this size are memory-mapped by qpdf
+_RESOLVE_AT_MOST = 20_000  # objects parsed per sampled page when looking for damage
+_SAMPLE_PAGE_KEYS = ("/Type", "/Parent", "/Resources", "/Contents", "/MediaBox", "/CropBox", "/Rotate")
 
 # qpdf messages that mean a repair lost content: refuse rather than pass on half an invoice.
 _LOSSY_REPAIR = ("unable to recover stream data", "treating stream as empty", "unable to find page tree")
@@ -54,8 +58,10 @@ def check_pdf(source: Path, repaired_output: Path | None, *, limits: Limits) -> 
     try:
         if repaired_output is not None:
             out = os.open(repaired_output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
-        files = [src] if out < 0 else [src, out]
-        result = run_limited(inspect_in_child, limits.max_pages, files=files, limits=limits)
+        if out < 0:
+            result = run_limited(inspect_in_child, limits.max_pages, files=[src], limits=limits)
+        else:
+            result = run_limited(repair_in_child, limits.max_pages, files=[src, out], limits=limits)
     finally:
         os.close(src)
         if out >= 0:
@@ -69,16 +75,23 @@ def check_pdf(source: Path, repaired_output: Path | None, *, limits: Limits) -> 
     )
 
 
-def inspect_in_child(src_fd: int, *rest: int) -> dict[str, Any]:
-    """Child side of :func:`check_pdf`: ``rest`` is ``(out_fd, max_pages)`` or ``(max_pages,)``."""
+def inspect_in_child(src_fd: int, max_pages: int) -> dict[str, Any]:
+    """Child side of :func:`check_pdf` when damage is a refusal."""
+    return _inspect(src_fd, None, max_pages)
+
+
+def repair_in_child(src_fd: int, out_fd: int, max_pages: int) -> dict[str, Any]:
+    """Child side of :func:`check_pdf` when a damaged PDF is to be repaired into ``out_fd``."""
+    return _inspect(src_fd, out_fd, max_pages)
+
+
+def _inspect(src_fd: int, out_fd: int | None, max_pages: int) -> dict[str, Any]:
     import pikepdf
 
-    out_fd = rest[0] if len(rest) == 2 else None
-    max_pages = rest[-1]
     notes: list[str] = []
     with open(src_fd, "rb", closefd=False) as source:
         try:
-            pdf = pikepdf.open(source, access_mode=pikepdf.AccessMode.stream)
+            pdf = _open(pikepdf, src_fd, source)
         except pikepdf.PasswordError:
             raise ConversionRefused(
                 "the PDF is protected by a password; print it again without one"
@@ -94,7 +107,8 @@ def inspect_in_child(src_fd: int, *rest: int) -> dict[str, Any]:
             if count > max_pages:
                 raise ChildLimitError(f"the PDF has {count} pages, more than the limit of {max_pages}")
             sizes = [_displayed_size(page) for page in pdf.pages]
-            sample = _sample(pdf, TEXT_SAMPLE_PAGES)
+            for page in pdf.pages[:TEXT_SAMPLE_PAGES]:
+                _resolve(page.obj)
             warnings = [_strip_name(w) for w in pdf.get_warnings()]
             lossy = [w for w in warnings if any(s in w for s in _LOSSY_REPAIR)]
             if lossy:
@@ -105,7 +119,12 @@ def inspect_in_child(src_fd: int, *rest: int) -> dict[str, Any]:
                     raise ConversionRefused(f"the PDF is damaged ({warnings[0]})")
                 with open(out_fd, "wb", closefd=False) as out:
                     pdf.save(out, stream_decode_level=pikepdf.StreamDecodeLevel.none, compress_streams=False)
-                notes.append(f"repaired: {warnings[0]}")
+                # qpdf writes an empty stream, with only a warning, when it cannot read one.
+                lost = [_strip_name(w) for w in pdf.get_warnings()[len(warnings) :]]
+                if lost:
+                    raise ConversionRefused(f"the PDF is damaged beyond repair ({lost[0]})")
+                notes.append(f"repaired: {'; '.join(dict.fromkeys(warnings[:3]))}")
+            sample = _sample(pdf, TEXT_SAMPLE_PAGES)  # last: it takes the document apart
     has_text = usable_text(_extract_text(sample))
     if not has_text:
         notes.append("no usable text layer")
@@ -113,23 +132,94 @@ def inspect_in_child(src_fd: int, *rest: int) -> dict[str, Any]:
 
 
 def warm_up() -> None:
-    """Load pikepdf, pypdf and their lazily built tables (run once in the zygote)."""
+    """Load pikepdf, pypdf and the tables they build lazily (run once in the zygote)."""
     import pikepdf
+    from reportlab.pdfgen import canvas
 
-    with pikepdf.new() as pdf:
-        pdf.add_blank_page()
+    buffer = io.BytesIO()
+    page = canvas.Canvas(buffer)
+    page.setFont("Helvetica", 10)
+    page.drawString(72, 720, "Rechnung Nr. 1 über 1.234,56 €")
+    page.save()
+    with pikepdf.open(io.BytesIO(buffer.getvalue())) as pdf:
         usable_text(_extract_text(_sample(pdf, 1)))
 
 
-def _sample(pdf: Any, pages: int) -> bytes:
-    """The first ``pages`` pages as a small PDF of their own, streams copied still encoded."""
+def _open(pikepdf: Any, fd: int, source: Any) -> Any:
+    """Open the PDF on descriptor ``fd`` the fastest way this process's identity allows."""
+    # Mapping is fastest but counts against the address-space limit: only for small files.
+    small = os.fstat(fd).st_size <= _MAP_AT_MOST
+    mode = pikepdf.AccessMode.mmap if small else pikepdf.AccessMode.stream
+    try:
+        # qpdf reads a path itself; through a Python file object every read is a callback.
+        return pikepdf.open(f"/proc/self/fd/{fd}", access_mode=mode)
+    except (FileNotFoundError, PermissionError):
+        return pikepdf.open(source, access_mode=mode)
+
+
+def _resolve(page: Any) -> None:
+    """Parse the objects a page draws with (not their stream data), so qpdf reports their damage."""
     import pikepdf
 
-    sample = pikepdf.new()
-    sample.pages.extend(pdf.pages[:pages])
+    seen: set[tuple[int, int]] = set()
+    stack = [page.get("/Resources"), page.get("/Contents")]
+    while stack and len(seen) < _RESOLVE_AT_MOST:
+        item = stack.pop()
+        if isinstance(item, pikepdf.Array):
+            stack.extend(item)
+        elif isinstance(item, (pikepdf.Dictionary, pikepdf.Stream)):
+            if item.is_indirect:
+                if item.objgen in seen:
+                    continue
+                seen.add(item.objgen)
+            stack.extend(value for key, value in item.items() if key not in ("/Parent", "/P"))
+
+
+def _sample(pdf: Any, pages: int) -> bytes:
+    """The first ``pages`` pages as a small PDF: their content, fonts and forms, nothing else.
+
+    Copying pages into a new PDF would read every image they show (pikepdf copies stream data
+    at once), so instead the document itself is cut down in memory -- later pages, images,
+    annotations, outlines, structure -- and saved with streams still encoded.  Only what is
+    left is read.  The ``pdf`` object is not fit for anything else afterwards.
+    """
+    import pikepdf
+
+    for page in pdf.pages[:pages]:
+        resources = _inherited(page.obj, "/Resources")
+        if resources is not None:
+            page.obj.Resources = resources
+        for key in list(page.obj.keys()):
+            if key not in _SAMPLE_PAGE_KEYS:
+                del page.obj[key]
+        _keep_text_resources(page.obj.get("/Resources"), depth=0)
+    del pdf.pages[pages:]
+    for key in list(pdf.Root.keys()):
+        if key not in ("/Type", "/Pages"):
+            del pdf.Root[key]
     buffer = io.BytesIO()
-    sample.save(buffer, stream_decode_level=pikepdf.StreamDecodeLevel.none, compress_streams=False)
+    pdf.save(buffer, stream_decode_level=pikepdf.StreamDecodeLevel.none, compress_streams=False)
     return buffer.getvalue()
+
+
+def _keep_text_resources(resources: Any, depth: int) -> None:
+    """Keep fonts and form XObjects (cleaned the same way); drop images, patterns, soft masks."""
+    import pikepdf
+
+    if not isinstance(resources, pikepdf.Dictionary) or depth > 8:
+        return
+    for key in list(resources.keys()):
+        if key not in ("/Font", "/XObject"):
+            del resources[key]
+    xobjects = resources.get("/XObject")
+    if not isinstance(xobjects, pikepdf.Dictionary):
+        return
+    for name in list(xobjects.keys()):
+        xobject = xobjects[name]
+        if isinstance(xobject, pikepdf.Stream) and xobject.get("/Subtype") == pikepdf.Name.Form:
+            _keep_text_resources(xobject.get("/Resources"), depth + 1)
+        else:
+            del xobjects[name]
 
 
 def _extract_text(sample: bytes) -> str:
