@@ -29,6 +29,9 @@ from printer_backend.sniff import describe, sniff
 log = logging.getLogger("connect_core.intake")
 
 ENDED = (int(JobState.CANCELED), int(JobState.ABORTED), int(JobState.COMPLETED))
+INSERT_JOB = insert(print_jobs)
+"""Executed with a row's values as parameters, so SQLAlchemy reuses one statement; ``.values(row)``
+would build a new statement and its cache key per job (about 0.2 ms of the printer's time each)."""
 
 
 def utcnow() -> dt.datetime:
@@ -165,7 +168,7 @@ class PrintIntake:
         with self.db.writer.begin() as conn:
             if job_id is None:
                 new_row = {**self._new_row(ticket, now), **values}
-                result = conn.execute(insert(print_jobs).values(new_row))
+                result = conn.execute(INSERT_JOB, new_row)
                 job_id = int(result.inserted_primary_key[0])  # type: ignore[index]
             else:
                 result = conn.execute(
@@ -189,14 +192,12 @@ class PrintIntake:
     def create_job(self, ticket: JobTicket) -> JobInfo:
         now = utcnow()
         with self.db.writer.begin() as conn:
-            result = conn.execute(
-                insert(print_jobs).values(
-                    **self._new_row(ticket, now),
-                    state=int(JobState.PENDING),
-                    state_reasons="job-incoming",
-                    state_message="Waiting for the document.",
-                )
-            )
+            result = conn.execute(INSERT_JOB, {
+                **self._new_row(ticket, now),
+                "state": int(JobState.PENDING),
+                "state_reasons": "job-incoming",
+                "state_message": "Waiting for the document.",
+            })
             job_id = int(result.inserted_primary_key[0])  # type: ignore[index]
         job = self.get_job(job_id)
         assert job is not None
