@@ -70,7 +70,8 @@ def make_samples(resolutions: tuple[int, ...] = (300, 600),
         one.write_text(source.read_text().replace("0 1 1 {", "0 1 0 {"))
     photo = work / "photo.ps"
     photo.write_text("%!PS\n<< /PageSize [288 432] >> setpagedevice\n"
-                     "0 1 9 { /i exch def i 10 div 0.5 1 i 10 div sub setrgbcolor 0 i 43.2 mul 288 43.2 rectfill } for\n"
+                     "0 1 9 { /i exch def i 10 div 0.5 1 i 10 div sub setrgbcolor\n"
+                     "  0 i 43.2 mul 288 43.2 rectfill } for\n"
                      "showpage\n")
     _gs("-sDEVICE=jpeg", "-r72", f"-sOutputFile={SAMPLES / 'color.jpg'}", str(photo))
     _gs("-sDEVICE=jpeggray", "-r72", f"-sOutputFile={SAMPLES / 'gray.jpg'}", str(photo))

@@ -47,8 +47,9 @@ def test_admin_changes_settings_and_tests_the_connection(browser: Browser, data_
         assert saved["online"]["password"] == SECRET and saved["sending"]["mode"] == "automatic"
         assert saved["online"]["environment"] == "Test" and saved["online"]["url"] == emulator.url
         assert SECRET not in page.content()
-        expect(page.locator("form.settings input[name=password]")).to_have_value("")
-        expect(page.locator("form.settings input[name=password]")).to_have_attribute("placeholder", "set — leave empty to keep it")
+        password = page.locator("form.settings input[name=password]")
+        expect(password).to_have_value("")
+        expect(password).to_have_attribute("placeholder", "set — leave empty to keep it")
         api, csrf = api_login(server.url, "anna")
         shown = api.get(f"{server.url}/api/settings")
         assert SECRET not in shown.text and shown.json()["online"]["password_set"] is True
