@@ -150,7 +150,7 @@ SCHEMAS: dict[str, Any] = {
         "type": "object", "additionalProperties": False,
         "properties": {
             "sending_mode": {"type": "string", "enum": ["automatic", "manual"]},
-            "url": {"type": "string", "maxLength": 2000, "pattern": "^https?://[^\\s]+$"},
+            "url": {"type": "string", "maxLength": 2000, "pattern": "^https?://[!-~]+$"},
             "username": {"type": "string", "maxLength": 200, "pattern": "^[^\\r\\n\\x00]*$"},
             "password": {"type": "string", "maxLength": 200, "pattern": "^[^\\r\\n\\x00]*$",
                          "description": "write-only; empty keeps the one set"},
@@ -165,7 +165,8 @@ SCHEMAS: dict[str, Any] = {
                  "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/User"}}}},
     "NewUser": {
         "type": "object", "additionalProperties": False, "required": ["name", "password", "role"],
-        "properties": {"name": {"type": "string", "maxLength": 64}, "password": {"type": "string", "maxLength": 1000},
+        "properties": {"name": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$"},
+                       "password": {"type": "string", "minLength": 8, "maxLength": 1000},
                        "role": {"type": "string", "enum": list(ROLES)},
                        "print_names": {"type": "array", "maxItems": 50,
                                        "items": {"type": "string", "maxLength": 255}}},

@@ -60,8 +60,9 @@ def check_changes(changes: dict[str, Any]) -> dict[str, Any]:
         setting = SETTINGS[key]
         if setting.choices and value not in setting.choices:
             raise ConfigError(f"{key}: {value!r} is not one of {', '.join(map(str, setting.choices))}")
-        if key == "online.url" and value and not value.startswith(("https://", "http://")):
-            raise ConfigError("online.url: give the address as https://…")
+        if key == "online.url" and not (value.startswith(("https://", "http://")) and value.isascii()
+                                        and value.isprintable() and " " not in value):
+            raise ConfigError("online.url: give the address as https://… (letters of the Latin alphabet)")
         clean[key] = value
     return clean
 
