@@ -6,20 +6,22 @@ import logging
 import os
 import socket
 import sys
+import threading
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 
 from connect_core.config import Config
 from connect_core.hotfolder import HotFolder
 from connect_core.intake import PrintIntake
-from connect_core.pipeline import Pipeline
+from connect_core.outbox import make_outbox
+from connect_core.pipeline import Pipeline, make_pipeline
 from connect_core.retention import RetentionTimer
 from connect_core.spool import Spool
 from connect_core.store import Database, open_database
-from connect_core.validate import Policy
 from connect_core.web.app import create_app
 from ipp.asgi import HttpLimits, IppApp, guarded_http_protocol
 from ipp.attributes import PrinterConfig
@@ -58,15 +60,17 @@ def printer_uuid(data_dir: Path) -> str:
         return f"urn:uuid:{value}"
 
 
-def make_pipeline(config: Config, db: Database, spool: Spool) -> Pipeline:
-    """The pipeline with the office's choices from the configuration."""
-    policy = Policy(
-        automatic=config["sending.mode"] == "automatic",
-        duplicates=config["validation.duplicates"],
-        duplicate_window_days=config["validation.duplicate_window_days"],
-        max_pages=config["validation.max_pages"],
-    )
-    return Pipeline(db, spool, paper=config["printer.paper"], policy=policy)
+def start_demo_online(config: Config) -> tuple[Config, Any]:
+    """Run the Pagero Online emulator in this process and point the configuration at it."""
+    from connect_core.online.emulator import default_inbound, make_server
+
+    emulator = make_server("127.0.0.1", 0, config.data_dir / "online-emulator", inbound=default_inbound())
+    threading.Thread(target=emulator.serve_forever, kwargs={"poll_interval": 0.2}, name="online-emulator",
+                     daemon=True).start()
+    url = f"http://127.0.0.1:{emulator.server_address[1]}"
+    values = {**config.values, "online.url": url, "online.auth_url": "", "online.username": "demo",
+              "online.password": "demo", "online.company_id": "demo"}
+    return Config(values, config.source), emulator
 
 
 def build(config: Config) -> Product:
@@ -116,12 +120,16 @@ class _Server(uvicorn.Server):
         self._captured_signals.clear()
 
 
-def run(config: Config) -> int:
+def run(config: Config, demo: bool = False) -> int:
     """Serve until SIGTERM or SIGINT; returns the exit code."""
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
+    emulator = None
+    if demo and not config["online.username"]:
+        config, emulator = start_demo_online(config)
     product = build(config)
+    outbox = make_outbox(config, product.db, product.spool)
     host, port = config.listen
     where = public_host(host, port)
     banner = "\n".join(
@@ -129,6 +137,11 @@ def run(config: Config) -> int:
             f"Pagero Connect is running (data in {config.data_dir}).",
             f"  Printer URI:  ipp://{where}{product.printer.path}",
             f"  Status page:  http://{where}/",
+            f"  Sending:      {config['sending.mode']} mode, {config['online.environment']} environment",
+            (f"  demo: invoices go to the local Pagero Online emulator at {config['online.url']}/"
+             if emulator is not None else
+             f"  Online:       {config['online.url']} as {config['online.username']}" if outbox is not None else
+             "  Online:       no account configured (set online.username in the config); invoices wait here"),
         ]
     )
     server = _Server(
@@ -145,6 +158,8 @@ def run(config: Config) -> int:
         banner,
     )
     product.pipeline.start()
+    if outbox is not None:
+        outbox.start()
     retention = RetentionTimer(product.db, product.spool, config["retention.days"])
     retention.start()
     hot_folder = None
@@ -158,6 +173,10 @@ def run(config: Config) -> int:
         if hot_folder is not None:
             hot_folder.stop()
         retention.stop()
+        if outbox is not None:
+            outbox.stop()
+        if emulator is not None:
+            emulator.shutdown()
         product.pipeline.stop()
         product.db.dispose()
     log.info("stopped")
