@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, func, insert, or_, select, union_all, update
 
 from connect_core.errors import StoreError
 from connect_core.intake import utcnow
@@ -166,8 +166,6 @@ def list_invoices(db: Database, *, state: str | None = None, actor: Actor = SYST
     column = invoices.c[column_name]
     query = _visible(select(invoices), actor)
     wanted = [State(s).value for s in ([state] if state else []) + list(states or [])]
-    if wanted:
-        query = query.where(invoices.c.state.in_(wanted))
     if number:
         query = query.where(func.lower(invoices.c.invoice_number).like(_like(number), escape="\\"))
     if counterparty:
@@ -193,9 +191,21 @@ def list_invoices(db: Database, *, state: str | None = None, actor: Actor = SYST
         else:
             query = query.where(or_(beyond, and_(column == value, next_id), column.is_(None)))
     id_order = invoices.c.id.desc() if descending else invoices.c.id.asc()
-    if column_name == "id":
+    if column_name == "id" and len(wanted) > 1:
+        # Newest first over several states: one short walk down the (state, id) index per state, or
+        # (owner, state, id) for a clerk, merged.  A single "state IN (...) ORDER BY id" would read
+        # and sort every matching row.
+        ids = query.with_only_columns(invoices.c.id)
+        parts = [select(ids.where(invoices.c.state == s).order_by(id_order).limit(limit).subquery())
+                 for s in wanted]
+        merged = union_all(*parts).subquery()
+        page = select(merged.c.id).order_by(merged.c.id.desc() if descending else merged.c.id.asc()).limit(limit)
+        query = select(invoices).where(invoices.c.id.in_(page)).order_by(id_order)
+    elif column_name == "id":
+        query = query.where(invoices.c.state.in_(wanted)) if wanted else query
         query = query.order_by(id_order)
     else:
+        query = query.where(invoices.c.state.in_(wanted)) if wanted else query
         query = query.order_by(column.is_(None), column.desc() if descending else column.asc(), id_order)
     with db.reader.connect() as conn:
         return [summary(row) for row in conn.execute(query.limit(limit))]

@@ -158,8 +158,8 @@ users = Table(
     Column("disabled", Boolean, nullable=False, default=False),
 )
 
-# Clerks' lists filter on the invoice's owner (the IPP requesting-user-name), newest first.
-Index("ix_invoices_owner", invoices.c.owner, invoices.c.id)
+# A clerk sees the invoices printed under their names: their lists and counts go by owner and state.
+Index("ix_invoices_owner", invoices.c.owner, invoices.c.state, invoices.c.id)
 
 sessions = Table(
     "sessions",

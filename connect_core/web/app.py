@@ -9,6 +9,7 @@ turns :class:`HttpError` into a page or a JSON error, and adds the security head
 from __future__ import annotations
 
 import logging
+import time
 import urllib.parse
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -47,6 +48,7 @@ def guard(site: Site, handler: Handler, *, access: str, json: bool, csrf: bool =
     """
 
     async def endpoint(request: Request) -> Response:
+        started = time.perf_counter()
         try:
             check_origin(request)
             session = await current_session(site, request)
@@ -69,6 +71,8 @@ def guard(site: Site, handler: Handler, *, access: str, json: bool, csrf: bool =
             response = await handler(site, request, session)
         except HttpError as error:
             response = _error(site, request, error.status, error.message, json)
+        # The time spent answering, for the browser's developer tools and for bench/bench_web.py.
+        response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.2f}"
         return _secured(response)
 
     return endpoint

@@ -186,6 +186,8 @@ def invoice_list(site: Site, actor: Actor, values: dict[str, Any], *, default_vi
         if status not in states:
             return {"items": [], "next": None, "view": view}
         states = [status]
+    elif view == "all":
+        states = []  # every state: no condition at all
     sort = values.get("sort", "newest")
     limit = values.get("limit", default_limit)
     after = decode_cursor(values["after"], sort) if "after" in values else None

@@ -35,7 +35,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_sessions_user', ['user_id'], unique=False)
 
     with op.batch_alter_table('invoices', schema=None) as batch_op:
-        batch_op.create_index('ix_invoices_owner', ['owner', 'id'], unique=False)
+        batch_op.create_index('ix_invoices_owner', ['owner', 'state', 'id'], unique=False)
 
 
 
