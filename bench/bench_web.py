@@ -155,14 +155,15 @@ def main() -> None:
         "",
         f"First page of *Sent invoices* (50 rows) with {INVOICES:,} invoices in the store, {ROUNDS} requests each "
         "to a real `pagero-connect serve` over loopback, logged in; server time from the `Server-Timing` header "
-        "(session check, query, header counts, rendering). Peer: the same page as one raw `sqlite3` query.",
+        "(session check, query, header counts, rendering). Peer: the same page as one raw `sqlite3` query "
+        "(the same plan: one walk down the state index per state, merged).",
         "",
-        "| page | server p50 / p95 (ms) | round trip p50 / p95 (ms) | raw sqlite3 p50 / p95 (ms) | ratio p95 |",
+        "| page | server p50 / p95 (ms) | round trip p50 / p95 (ms) | raw sqlite3 p50 / p95 (ms) | ratio p50 / p95 |",
         "|---|---|---|---|---|",
     ]
     for label, server_times, trips, raw in results:
-        lines.append(f"| {label} | {ms(server_times)} | {ms(trips)} | {ms(raw)} | "
-                     f"{pct(server_times, 0.95) / pct(raw, 0.95):.0f}× |")
+        ratio = f"{pct(server_times, 0.5) / pct(raw, 0.5):.0f}× / {pct(server_times, 0.95) / pct(raw, 0.95):.0f}×"
+        lines.append(f"| {label} | {ms(server_times)} | {ms(trips)} | {ms(raw)} | {ratio} |")
     lines.append("")
     print("\n".join(lines))
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, or_, select, update
 
 from connect_core.errors import ConnectError
 from connect_core.intake import utcnow
@@ -248,6 +248,10 @@ def login_failed(db: Database, name: str, address: str) -> None:
     """Count a failure against the name and the address; past the free ones, lock for longer each time."""
     now = utcnow()
     with db.writer.begin() as conn:
+        # Names tried once and never again must not pile up.
+        conn.execute(delete(login_throttle).where(login_throttle.c.last_failure_at < now - FORGET,
+                                                  or_(login_throttle.c.blocked_until.is_(None),
+                                                      login_throttle.c.blocked_until < now)))
         for key, free in _keys(name, address):
             row = conn.execute(select(login_throttle).where(login_throttle.c.key == key)).first()
             failures = 1 if row is None or now - row.last_failure_at > FORGET else row.failures + 1

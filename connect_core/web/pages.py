@@ -24,6 +24,7 @@ from connect_core.users import (
     Session,
     add_user,
     authenticate,
+    end_old_sessions,
     end_session,
     list_users,
     login_blocked,
@@ -41,6 +42,7 @@ from connect_core.web.security import (
     login_token,
     set_login_cookie,
     set_session_cookie,
+    timeouts,
 )
 from connect_core.web.settings import save_settings, visible_settings
 from connect_core.web.site import Site
@@ -88,7 +90,19 @@ def _dash(value: object) -> object:
     return "–" if value is None or value == "" else value
 
 
-templates.filters.update(when=_when, dash=_dash)
+def _source(source: str) -> str:
+    """Where a field was read, in words: ``facturx``, ``template:<name>``, ``text:page <n>``."""
+    kind, _, detail = source.partition(":")
+    if kind == "facturx":
+        return "Factur-X XML"
+    if kind == "template":
+        return f"template “{detail}”"
+    if kind == "text":
+        return f"text of {detail}" if detail else "page text"
+    return source
+
+
+templates.filters.update(when=_when, dash=_dash, source=_source)
 templates.globals.update(money=_money, state_words=STATE_WORDS, action_words=ACTION_WORDS)
 
 
@@ -178,6 +192,8 @@ async def login(site: Site, request: Request, session: Session | None) -> Respon
     old = request.cookies.get(SESSION_COOKIE)
     if old:
         await asyncio.to_thread(end_session, site.db, old)  # never keep a session id from before the login
+    idle, absolute = timeouts(site)
+    await asyncio.to_thread(end_old_sessions, site.db, idle=idle, absolute=absolute)
     session_id, _csrf = await asyncio.to_thread(start_session, site.db, user)
     response = RedirectResponse(_back({"back": form.get("next")}, HOME), 303)
     set_session_cookie(response, request, session_id, int(float(site.config["web.session_hours"]) * 3600))

@@ -36,7 +36,8 @@ SECURITY_HEADERS = {
 }
 
 
-def _timeouts(site: Site) -> tuple[dt.timedelta, dt.timedelta]:
+def timeouts(site: Site) -> tuple[dt.timedelta, dt.timedelta]:
+    """How long a session may stay unused, and how long it may last at most."""
     return (dt.timedelta(minutes=float(site.config["web.idle_minutes"])),
             dt.timedelta(hours=float(site.config["web.session_hours"])))
 
@@ -45,7 +46,7 @@ async def current_session(site: Site, request: Request) -> Session | None:
     """The logged-in session of this request, if any (looked up once per request)."""
     if "session" not in request.state._state:
         session_id = request.cookies.get(SESSION_COOKIE, "")
-        idle, absolute = _timeouts(site)
+        idle, absolute = timeouts(site)
         found = await asyncio.to_thread(find_session, site.db, session_id, idle=idle, absolute=absolute) \
             if session_id else None
         request.state.session = found

@@ -77,9 +77,9 @@ def api_login(base: str, name: str, password: str = PASSWORD) -> tuple[requests.
     return session, csrf
 
 
-def shot(page: Page, name: str) -> Path:
-    """Save a screenshot for docs/status-page.md."""
+def shot(page: Page, name: str, *, full_page: bool = True) -> Path:
+    """Save a screenshot for docs/status-page.md (the visible part only with ``full_page=False``)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    page.screenshot(path=str(path), full_page=full_page)
     return path

@@ -61,6 +61,9 @@ def test_each_problem_is_fixed_by_a_click_and_recorded(browser: Browser, data_ro
         login(small, server.url, "anna")
         small.goto(f"{server.url}/outbound/needs-attention")
         shot(small, "needs-attention-phone")
+        small.goto(f"{server.url}/outbound/files-to-send")
+        expect(small.locator(f"#invoice-{original}")).to_be_visible()
+        shot(small, "files-to-send-phone")
         phone.close()
 
         _click(page, duplicate, "approve")

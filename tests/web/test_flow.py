@@ -24,6 +24,8 @@ def test_printed_invoice_appears_live_is_sent_delivered_found_and_shown(
     context = browser.new_context(viewport=DESKTOP)
     try:
         page = context.new_page()
+        page.goto(server.url + "/")
+        shot(page, "login-desktop")
         login(page, server.url, "anna")
         expect(page.locator("[data-test=empty]")).to_be_visible()
         page.evaluate("window.notReloaded = true")
@@ -65,6 +67,9 @@ def test_printed_invoice_appears_live_is_sent_delivered_found_and_shown(
         page.fill("input[name=number]", "NO-SUCH")
         page.click("button:has-text('Filter')")
         expect(page.locator("[data-test=empty]")).to_contain_text("No invoices match")
+        page.goto(f"{server.url}/search?counterparty=kunde&issued_from=2026-03-01")
+        expect(page.locator(f"#invoice-{invoice_id}")).to_contain_text(re.compile("Delivered|Fetched"))
+        shot(page, "search-desktop")
 
         # The invoice page: fields, the PDF shown in the page, the whole history, the print job.
         pdf_url = f"{server.url}/invoices/{invoice_id}/pdf"
@@ -83,8 +88,8 @@ def test_printed_invoice_appears_live_is_sent_delivered_found_and_shown(
         for step in ("Received", "Checking", "Ready to send", "Waiting to be sent", "Sending", "Sent", "Delivered"):
             expect(history).to_contain_text(step)
         expect(history).to_contain_text("sent by anna (Production)")
-        page.wait_for_timeout(1500)  # let the PDF viewer draw before the screenshot
-        shot(page, "invoice-desktop")
+        page.wait_for_timeout(3500)  # let the PDF viewer draw before the screenshot
+        shot(page, "invoice-desktop", full_page=False)  # resizing for a full-page shot makes the viewer redraw
 
         # The API says the same, step by step.
         api, _csrf = api_login(server.url, "anna")
@@ -98,6 +103,9 @@ def test_printed_invoice_appears_live_is_sent_delivered_found_and_shown(
             small.goto(f"{server.url}/outbound/sent")
             expect(small.locator(f"#invoice-{invoice_id}")).to_be_visible()
             shot(small, "sent-invoices-phone")
+            small.goto(f"{server.url}/search?counterparty=kunde")
+            expect(small.locator(f"#invoice-{invoice_id}")).to_be_visible()
+            shot(small, "search-phone")
             small.goto(f"{server.url}/invoices/{invoice_id}")
             small.wait_for_timeout(1500)
             shot(small, "invoice-phone")
