@@ -14,6 +14,7 @@ import json
 import logging
 import queue
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -69,6 +70,11 @@ class Pipeline:
     _busy: set[int] = field(default_factory=set, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
     _stopping: threading.Event = field(default_factory=threading.Event, init=False)
+    quiet: float = 0.3
+    """Conversion waits until no document has arrived for this long (at most ``max_defer``), so a
+    burst of print jobs is answered first: converting shares the CPU with the printer."""
+    max_defer: float = 5.0
+    _last_arrival: float = field(default=0.0, init=False)
 
     def start(self) -> None:
         """Start the workers and queue every document a previous run left unfinished."""
@@ -89,7 +95,17 @@ class Pipeline:
 
     def wake(self, job_id: int) -> None:
         """A document was just stored: process it soon."""
+        self._last_arrival = time.monotonic()
         self._queue.put(job_id)
+
+    def _wait_for_quiet(self) -> None:
+        start = time.monotonic()
+        while not self._stopping.is_set():
+            now = time.monotonic()
+            calm = now - self._last_arrival
+            if calm >= self.quiet or now - start >= self.max_defer:
+                return
+            time.sleep(min(self.quiet - calm, self.max_defer - (now - start)))
 
     def stop(self, timeout: float = 30.0) -> None:
         """Finish the documents being worked on; the queued rest waits in the store for the next start."""
@@ -115,6 +131,7 @@ class Pipeline:
                     continue
                 self._busy.add(job_id)
             try:
+                self._wait_for_quiet()
                 self.convert_job(job_id)
             except Exception:
                 log.exception("job %d: unexpected error; it stays queued for the next start", job_id)

@@ -110,7 +110,8 @@ class Spool:
         os.rename(partial.path, target)
         fsync_dir(job_dir)
         fsync_dir(self.jobs)
-        fsync_dir(self.incoming)
+        # incoming/ is not fsynced: if its old entry survives a crash, recover() removes that name
+        # and the document stays in jobs/ (both names are the same file).
         return StoredDocument(partial.uuid, target, partial.size, partial.sha256)
 
     def job_dir(self, doc_uuid: str) -> Path:
