@@ -121,10 +121,10 @@ def _check(key: str, value: Any) -> Any:
         raise ConfigError(f"{key}: expected {types[0].__name__}, got {type(value).__name__} {value!r}")
     if setting.choices and value not in setting.choices:
         raise ConfigError(f"{key}: {value!r} is not one of {', '.join(map(str, setting.choices))}")
-    if setting.minimum is not None and value < setting.minimum:
+    if setting.minimum is not None and value < setting.minimum:  # type: ignore[operator]
         raise ConfigError(f"{key}: {value!r} is below the minimum {setting.minimum}")
     if setting.folder and value:
-        folder = Path(value)
+        folder = Path(str(value))
         if not folder.is_dir():
             raise ConfigError(f"{key}: {value} is not a folder")
         if not os.access(folder, os.R_OK | os.W_OK | os.X_OK):

@@ -189,7 +189,8 @@ class Pipeline:
             if done.rowcount != 1:
                 return  # another worker finished it first
             if self.converter is not None:
-                for piece in pieces or [None]:
+                each: list[Piece | None] = list(pieces) or [None]
+                for piece in each:
                     self._record_invoice(conn, job, result, piece, message, now)
             crash_point("before_invoice_commit")
 

@@ -370,11 +370,13 @@ class Handler(BaseHTTPRequestHandler):
         filename = ""
         for part in message.iter_parts():
             name = part.get_param("name", header="content-disposition")
+            raw = part.get_payload(decode=True)
+            data = raw if isinstance(raw, bytes) else b""
             if name == "payload":
-                payload = part.get_payload(decode=True) or b""
+                payload = data
                 filename = part.get_filename() or "payload"
             elif isinstance(name, str):
-                fields[name] = (part.get_payload(decode=True) or b"").decode("utf-8", "replace")
+                fields[name] = data.decode("utf-8", "replace")
         reject = self.state.reject
         if reject:
             self._error(int(reject.get("status", 400)), str(reject.get("message", "rejected (injected)")))
@@ -426,7 +428,7 @@ class Handler(BaseHTTPRequestHandler):
         status, _ = self._status(stored)
         items = []
         if status != "Done":  # processed file parts are not visible in the API
-            part = {"id": f"{file_id}-1", "fileId": file_id, "status": status}
+            part: dict[str, Any] = {"id": f"{file_id}-1", "fileId": file_id, "status": status}
             if status == "Error":
                 part["error"] = {"description": [stored.filepartError]}
             if not wanted or status in wanted:
