@@ -8,7 +8,6 @@ page of 50 read with a raw ``sqlite3`` query.  Prints a Markdown section.
 from __future__ import annotations
 
 import datetime as dt
-import io
 import os
 import random
 import sqlite3
@@ -22,9 +21,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from reportlab.lib.pagesizes import A4  # noqa: E402
-from reportlab.pdfgen import canvas  # noqa: E402
-
+from tests.documents import invoice_pdf  # noqa: E402
 from tests.harness import Server  # noqa: E402
 from tests.ippclient import Client  # noqa: E402
 
@@ -37,19 +34,8 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def one_page_invoice(n: int) -> bytes:
-    out = io.BytesIO()
-    page = canvas.Canvas(out, pagesize=A4)
-    page.setFont("Helvetica-Bold", 16)
-    page.drawString(72, 770, "ACME Office Supplies GmbH")
-    page.setFont("Helvetica", 11)
-    page.drawString(72, 720, f"Rechnung Nr. RE-2026-{n:06d}")
-    page.drawString(72, 700, "Rechnungsdatum: 05.03.2026")
-    page.drawString(72, 680, "Fällig am: 04.04.2026")
-    page.drawString(72, 640, f"Gesamtbetrag: {100 + n},50 EUR")
-    page.showPage()
-    page.save()
-    return out.getvalue()
+def one_page_invoice(folder: Path, n: int) -> bytes:
+    return invoice_pdf(folder / f"invoice-{n}.pdf", f"RE-2026-{n:06d}", f"{100 + n},50").read_bytes()
 
 
 def bare_durable_write(folder: Path, data: bytes) -> float:
@@ -67,7 +53,8 @@ def bare_durable_write(folder: Path, data: bytes) -> float:
 
 
 def bench_intake(root: Path) -> list[str]:
-    documents = [one_page_invoice(n) for n in range(INVOICES)]
+    (root / "docs").mkdir()
+    documents = [one_page_invoice(root / "docs", n) for n in range(INVOICES)]
     server = Server(root / "data").start()
     accept: list[float] = []
     try:
