@@ -64,6 +64,10 @@ SETTINGS: dict[str, Setting] = {
                                     help="largest document accepted; bigger ones get request-entity-too-large"),
     "limits.idle_timeout": Setting((int, float), 30, minimum=1,
                                    help="seconds: a client silent this long, or not done with its headers, is dropped"),
+    "limits.convert_seconds": Setting((int, float), 60, minimum=1,
+                                      help="CPU seconds one conversion may use (its wall clock gets twice that)"),
+    "limits.convert_memory_bytes": Setting(int, 512 * 1024 * 1024, minimum=64 * 1024 * 1024,
+                                           help="memory one conversion may use"),
     "limits.min_free_bytes": Setting(int, 64 * 1024 * 1024, minimum=0,
                                      help="below this much free spool space new jobs are refused (spool-area-full)"),
 }
