@@ -31,12 +31,13 @@ def test_make_run_prints_the_printer_uri_and_serves_it(data_root: Path) -> None:
             if not line:
                 break
             lines.append(line)
-            if "Status page:" in line:
+            if "demo:" in line or "Online:" in line:
                 break
         text = "".join(lines)
         uri = f"ipp://127.0.0.1:{port}/ipp/print"
         assert f"Printer URI:  {uri}" in text, text
         assert f"Status page:  http://127.0.0.1:{port}/" in text
+        assert "demo: invoices go to the local Pagero Online emulator at http://127.0.0.1:" in text
         attributes = Client(uri).printer_attributes("printer-name", "printer-uri-supported")
         assert attributes["printer-name"].value == "Pagero Printer"
     finally:
