@@ -135,7 +135,9 @@ def error_page(site: Site, request: Request, status: int, message: str) -> Respo
 def _back(form: FormData | Mapping[str, Any], fallback: str) -> str:
     """Where a form returns to: a path on this site only (never another host)."""
     value = form.get("back")
-    if isinstance(value, str) and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+    # Browsers drop tabs and newlines inside URLs, so "/\t/host" would become "//host": printable only.
+    if (isinstance(value, str) and value.startswith("/") and not value.startswith("//") and "\\" not in value
+            and value.isprintable()):
         return value
     return fallback
 

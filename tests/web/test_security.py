@@ -277,3 +277,18 @@ def test_first_visit_shows_the_login_form_with_the_user_add_hint_and_the_api_des
     assert spec["openapi"].startswith("3.") and "/api/invoices" in spec["paths"]
     add_user(server.data_dir, "first", admin=True)
     assert "pagero-connect user add" not in requests.get(server.url + "/").text
+
+
+def test_after_login_only_pages_of_this_site_are_followed(office: Office) -> None:
+    def location(next_page: str) -> str:
+        session = requests.Session()
+        token = re.search(r'name="csrf" value="([^"]+)"', session.get(f"{office.url}/login").text)
+        assert token is not None
+        answer = session.post(f"{office.url}/login", allow_redirects=False, data={
+            "username": "bob", "password": PASSWORD, "csrf": token.group(1), "next": next_page})
+        assert answer.status_code == 303
+        return str(answer.headers["location"])
+
+    assert location("/search?number=SEC") == "/search?number=SEC"
+    for foreign in ("//evil.example/", "https://evil.example/", "/\t/evil.example/", "/\\evil.example/"):
+        assert location(foreign) == "/outbound/files-to-send", foreign

@@ -25,7 +25,10 @@
         var ticked = checkedIds();
         document.querySelectorAll("[data-live][id]").forEach(function (region) {
           var replacement = fresh.getElementById(region.id);
-          if (replacement) { region.replaceWith(document.importNode(replacement, true)); }
+          // Only what changed: an untouched region keeps its state (and the PDF beside it never reloads).
+          if (replacement && replacement.innerHTML !== region.innerHTML) {
+            region.replaceWith(document.importNode(replacement, true));
+          }
         });
         document.querySelectorAll('input[type=checkbox][name=id]').forEach(function (box) {
           if (ticked[box.value]) { box.checked = true; }
