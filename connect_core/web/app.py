@@ -15,11 +15,14 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from connect_core.config import Config
 from connect_core.intake import PrintIntake
@@ -79,8 +82,7 @@ def guard(site: Site, handler: Handler, *, access: str, json: bool, csrf: bool =
 
 
 def _secured(response: Response) -> Response:
-    for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
+    """An answer with data in it: never kept in a cache (security headers come from :class:`SecurityHeaders`)."""
     response.headers.setdefault("Cache-Control", "no-store")
     return response
 
@@ -127,4 +129,27 @@ def create_app(config: Config, db: Database, spool: Spool, printer_name: str, pr
         json = request.url.path.startswith("/api/")
         return _secured(_error(site, request, status, message, json))
 
-    return Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found})
+    return Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found},
+                     middleware=[Middleware(SecurityHeaders)])
+
+
+class SecurityHeaders:
+    """Adds the security headers to every answer, static files and icons included."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_secured(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    if name not in headers:
+                        headers[name] = value
+            await send(message)
+
+        await self.app(scope, receive, send_secured)
