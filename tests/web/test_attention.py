@@ -1,4 +1,5 @@
-"""Needs attention, by clicks: a duplicate approved, an invalid invoice deleted, a service error restarted."""
+"""Needs attention, by clicks: a duplicate approved, an invalid invoice deleted, a service error restarted,
+a refused invoice resent."""
 
 from __future__ import annotations
 
@@ -45,16 +46,25 @@ def test_each_problem_is_fixed_by_a_click_and_recorded(browser: Browser, data_ro
                                                                          "needs-attention"}, 4) or []}
                    >= {"needs-attention"}, timeout=90, message="the service error never showed")
         emulator.admin("/_emulator/filepart-error", {})  # fixed at Pagero Online; now Restart
+        emulator.admin("/_emulator/reject", {"status": 422, "message": "Buyer reference (BT-10) is missing"})
+        cli(server.data_dir, "import", str(invoice_pdf(data_root / "c.pdf", "ATT-3")), "--user", "anna",
+            config=server.config)
+        refused = invoice_ids(server.data_dir)[-1]
+        cli(server.data_dir, "send", str(refused))
+        wait_until(lambda: _history(server, refused)[-1]["to"] == "needs-attention", timeout=90,
+                   message="the refusal never showed")
+        emulator.admin("/_emulator/reject", {})  # the buyer reference is added at the service; now Resend
 
         context = browser.new_context(viewport=DESKTOP)
         page = context.new_page()
         page.on("dialog", lambda dialog: dialog.accept())
         login(page, server.url, "anna")
-        expect(page.locator("[data-test=attention]")).to_contain_text("3 need attention")
+        expect(page.locator("[data-test=attention]")).to_contain_text("4 need attention")
         page.click("nav >> text=Needs attention")
         expect(page.locator(f"#invoice-{duplicate}")).to_contain_text(f"received before as invoice {original}")
         expect(page.locator(f"#invoice-{invoice_ids(server.data_dir)[2]}")).to_contain_text("cannot print")
         expect(page.locator(f"#invoice-{stopped}")).to_contain_text("Customer number 4711")
+        expect(page.locator(f"#invoice-{refused}")).to_contain_text("Buyer reference (BT-10) is missing")
         shot(page, "needs-attention-desktop")
         phone = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
         small = phone.new_page()
@@ -74,6 +84,8 @@ def test_each_problem_is_fixed_by_a_click_and_recorded(browser: Browser, data_ro
         expect(page.locator(f"#invoice-{invalid}")).to_have_count(0)
         _click(page, stopped, "restart")
         expect(page.locator(".notice.ok")).to_contain_text("Invoice restarted at Pagero Online")
+        _click(page, refused, "resend")
+        expect(page.locator(".notice.ok")).to_contain_text("Invoice queued to be sent again")
         expect(page.locator("[data-test=empty]")).to_contain_text("Nothing needs attention")
         context.close()
 
@@ -83,7 +95,10 @@ def test_each_problem_is_fixed_by_a_click_and_recorded(browser: Browser, data_ro
             (e["what"], e["from"], e["to"], e["who"]) for e in _history(server, invalid)]
         assert ("restarted at Pagero Online", "needs-attention", "sent", "anna") in [
             (e["what"], e["from"], e["to"], e["who"]) for e in _history(server, stopped)]
-        wait_until(lambda: _history(server, stopped)[-1]["to"] in ("delivered", "fetched"), timeout=90,
-                   message="the restarted invoice was not delivered")
+        assert ("resent", "needs-attention", "queued", "anna") in [
+            (e["what"], e["from"], e["to"], e["who"]) for e in _history(server, refused)]
+        for invoice_id in (stopped, refused):
+            wait_until(lambda i=invoice_id: _history(server, i)[-1]["to"] in ("delivered", "fetched"), timeout=90,
+                       message=f"invoice {invoice_id} was not delivered after the fix")
     finally:
         server.stop()
