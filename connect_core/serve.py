@@ -8,6 +8,7 @@ import socket
 import sys
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,8 @@ class Product:
     pipeline: Pipeline
     printer: Printer
     app: IppApp
+    on_settings: list[Callable[[Config], None]]
+    """Hooks the status page calls after an admin saved new settings."""
 
 
 def printer_uuid(data_dir: Path) -> str:
@@ -90,9 +93,11 @@ def build(config: Config) -> Product:
         max_job_bytes=config["limits.max_job_bytes"],
     )
     printer = Printer(printer_config, intake)
-    web = create_app(config, db, spool, printer_config.name, printer.path, intake=intake, pipeline=pipeline)
+    on_settings: list[Callable[[Config], None]] = []
+    web = create_app(config, db, spool, printer_config.name, printer.path, intake=intake, pipeline=pipeline,
+                     on_settings=on_settings)
     app = IppApp(printer, web, HttpLimits(idle_timeout=float(config["limits.idle_timeout"])))
-    return Product(config, db, spool, intake, pipeline, printer, app)
+    return Product(config, db, spool, intake, pipeline, printer, app, on_settings)
 
 
 def public_host(host: str, port: int) -> str:
@@ -160,6 +165,19 @@ def run(config: Config, demo: bool = False) -> int:
     product.pipeline.start()
     if outbox is not None:
         outbox.start()
+    uploader = {"outbox": outbox}
+
+    def new_account(changed: Config) -> None:
+        """The admin saved settings: the uploader uses the account in force from now on."""
+        old = uploader["outbox"]
+        if old is not None:
+            old.stop()
+        fresh = make_outbox(changed, product.db, product.spool)
+        if fresh is not None:
+            fresh.start()
+        uploader["outbox"] = fresh
+
+    product.on_settings.append(new_account)
     retention = RetentionTimer(product.db, product.spool, config["retention.days"])
     retention.start()
     hot_folder = None
@@ -173,8 +191,8 @@ def run(config: Config, demo: bool = False) -> int:
         if hot_folder is not None:
             hot_folder.stop()
         retention.stop()
-        if outbox is not None:
-            outbox.stop()
+        if uploader["outbox"] is not None:
+            uploader["outbox"].stop()
         if emulator is not None:
             emulator.shutdown()
         product.pipeline.stop()

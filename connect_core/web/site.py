@@ -7,6 +7,7 @@ import datetime as dt
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,8 @@ class Site:
     printer_path: str = "/ipp/print"
     intake: PrintIntake | None = None
     pipeline: Pipeline | None = None
+    on_settings: list[Callable[[Config], None]] = field(default_factory=list)
+    """Called with the new settings after an admin saves them (``serve`` restarts the uploader here)."""
     _online: dict[str, Any] = field(default_factory=dict, init=False)
     _online_at: float = field(default=0.0, init=False)
     _online_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
@@ -78,6 +81,11 @@ class Site:
             self.pipeline.policy = dataclasses.replace(self.pipeline.policy, automatic=automatic)
         with self._online_lock:
             self._online, self._online_at = {}, 0.0
+        for hook in self.on_settings:
+            try:
+                hook(config)
+            except Exception:
+                log.exception("applying the new settings failed; they take effect at the next start")
 
     # -- the header -----------------------------------------------------------------------
 
