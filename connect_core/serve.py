@@ -26,6 +26,7 @@ from connect_core.store import Database, open_database
 from connect_core.web.app import create_app
 from ipp.asgi import HttpLimits, IppApp, guarded_http_protocol
 from ipp.attributes import PrinterConfig
+from ipp.dnssd import Advertiser
 from ipp.printer import Printer
 
 log = logging.getLogger("connect_core.serve")
@@ -110,14 +111,19 @@ def public_host(host: str, port: int) -> str:
 
 
 class _Server(uvicorn.Server):
-    def __init__(self, config: uvicorn.Config, banner: str) -> None:
+    def __init__(self, config: uvicorn.Config, banner: str, advertiser: Advertiser | None = None) -> None:
         super().__init__(config)
         self.banner = banner
+        self.advertiser = advertiser
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
         if not self.should_exit:
             print(self.banner, flush=True)
+            if self.advertiser is not None:
+                # Announced only once clients can connect; the bound port matters for --listen HOST:0.
+                bound = [s.getsockname()[1] for server in self.servers for s in server.sockets or ()]
+                self.advertiser.start(bound[0] if bound else None)
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         await super().shutdown(sockets)
@@ -161,6 +167,7 @@ def run(config: Config, demo: bool = False) -> int:
             http=guarded_http_protocol(float(config["limits.idle_timeout"])),
         ),
         banner,
+        Advertiser(product.printer.config, host, port, product.printer.path) if config["printer.dnssd"] else None,
     )
     product.pipeline.start()
     if outbox is not None:
@@ -188,6 +195,8 @@ def run(config: Config, demo: bool = False) -> int:
     try:
         server.run()
     finally:
+        if server.advertiser is not None:
+            server.advertiser.stop()
         if hot_folder is not None:
             hot_folder.stop()
         retention.stop()
