@@ -31,6 +31,7 @@ run: install
 ## Install everything and run the whole test suite; exits non-zero on any failure.
 test: install-test
 	$(BIN)/ruff check ipp printer_backend connect_core tests bench
+	$(BIN)/mypy ipp printer_backend connect_core
 	$(BIN)/python -m pytest -q $(ARGS)
 
 lint: install-test
