@@ -54,7 +54,10 @@ def test_admin_changes_settings_and_tests_the_connection(browser: Browser, data_
         shown = api.get(f"{server.url}/api/settings")
         assert SECRET not in shown.text and shown.json()["online"]["password_set"] is True
 
-        # The sending mode applies at once: a printed invoice now goes out by itself.
+        # The account applies at once too: back to the emulator's real password, then the sending mode
+        # (automatic since the save above) sends a printed invoice by itself, with no restart.
+        back = api.put(f"{server.url}/api/settings", json={"password": "demo"}, headers={"X-CSRF-Token": csrf})
+        assert back.status_code == 200
         ipp_print(server.uri, invoice_pdf(data_root / "auto.pdf", "AUTO-1"), user="anna", job_name="auto")
         wait_until(lambda: all_in(server.data_dir, DELIVERED, 1), timeout=90, message="not sent automatically")
 
