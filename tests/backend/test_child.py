@@ -119,12 +119,6 @@ def test_a_refusal_keeps_its_kind_and_reason() -> None:
         run_limited(refuse, "a fax", limits=Limits())
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root is exempt from RLIMIT_NPROC")
-def test_a_step_cannot_start_processes() -> None:
-    with pytest.raises(ConversionRefused, match="could not"):
-        run_limited(fork, limits=Limits())
-
-
 def test_steps_run_side_by_side() -> None:
     results: list[dict[str, Any]] = []
 
