@@ -59,14 +59,6 @@ def refuse(reason: str) -> dict[str, Any]:
     raise UnsupportedFormat(reason)
 
 
-def fork() -> dict[str, Any]:
-    pid = os.fork()
-    if pid == 0:
-        os._exit(0)
-    os.waitpid(pid, 0)
-    return {"forked": True}
-
-
 def test_a_step_runs_in_another_process_with_a_clean_environment_and_limits(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PAGERO_TEST_SECRET", "api-token")
     limits = Limits(cpu_seconds=7, memory_bytes=300 * 2**20, output_bytes=5 * 2**20)
