@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
@@ -35,23 +35,13 @@ from connect_core.store import Database, print_jobs
 from connect_core.store.schema import invoices
 from connect_core.validate import Candidate, Policy, duplicate_of, run_checks, verdict
 from ipp.status import JobState
+from printer_backend.convert import Conversion, convert
 from printer_backend.errors import BackendError
 from printer_backend.limits import Limits
 
-if TYPE_CHECKING:
-    from printer_backend.convert import Conversion
-
 log = logging.getLogger("connect_core.pipeline")
 
-Converter = Callable[..., "Conversion"]
-
-
-def _default_converter() -> Converter | None:
-    try:
-        from printer_backend.convert import convert
-    except ImportError:  # the backend is still being built in this tree
-        return None
-    return convert
+Converter = Callable[..., Conversion]
 
 
 @dataclass
@@ -64,7 +54,7 @@ class Pipeline:
     limits: Limits = field(default_factory=Limits)
     workers: int = 1
     policy: Policy = field(default_factory=Policy)
-    converter: Converter | None = field(default_factory=_default_converter)
+    converter: Converter = convert
     _queue: queue.Queue[int | None] = field(default_factory=queue.Queue, init=False)
     _threads: list[threading.Thread] = field(default_factory=list, init=False)
     _busy: set[int] = field(default_factory=set, init=False)
@@ -155,9 +145,6 @@ class Pipeline:
         source: Path = self.spool.document_path(row.document_uuid)
         target = self.spool.pdf_path(row.document_uuid)
         crash_point("during_conversion")
-        if self.converter is None:
-            self._finish(row, JobState.COMPLETED, "job-completed-successfully", "Document received.", None)
-            return
         try:
             result = self.converter(source, target, paper=self.paper, limits=self.limits,
                                     claimed_format=row.document_format)
@@ -188,10 +175,9 @@ class Pipeline:
             )
             if done.rowcount != 1:
                 return  # another worker finished it first
-            if self.converter is not None:
-                each: list[Piece | None] = list(pieces) or [None]
-                for piece in each:
-                    self._record_invoice(conn, job, result, piece, message, now)
+            each: list[Piece | None] = list(pieces) or [None]
+            for piece in each:
+                self._record_invoice(conn, job, result, piece, message, now)
             crash_point("before_invoice_commit")
 
     # -- step: read the fields, one file per invoice -----------------------------------------

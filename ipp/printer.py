@@ -15,6 +15,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from ipp import attributes as A
 from ipp.codec import (
@@ -103,8 +104,9 @@ class Request:
     """True when the HTTP layer already undid a Content-Encoding of the body."""
     unsupported: list[Attribute] = field(default_factory=list)
 
-    @property
+    @cached_property
     def op(self) -> dict[str, Attribute]:
+        """The operation attributes by name (looked up many times per request: built once)."""
         group = self.message.groups[0] if self.message.groups else None
         return {a.name: a for a in group.attributes} if group else {}
 

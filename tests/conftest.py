@@ -28,3 +28,12 @@ def server(data_root: Path) -> Iterator[Server]:
     srv = Server(data_root / "data").start()
     yield srv
     srv.stop()
+
+
+@pytest.fixture
+def print_dir() -> Iterator[Path]:
+    """A folder for the files a test prints through CUPS (on real disk, readable by CUPS and its filters)."""
+    folder = Path(tempfile.mkdtemp(prefix="pagero-print-", dir="/var/tmp"))
+    folder.chmod(0o755)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)

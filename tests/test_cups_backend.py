@@ -88,15 +88,6 @@ def queue() -> Iterator[tuple[Cupsd, Server]]:
         shutil.rmtree(root, ignore_errors=True)
 
 
-@pytest.fixture
-def print_dir() -> Iterator[Path]:
-    """A folder for the files a test prints, readable by CUPS."""
-    folder = Path(tempfile.mkdtemp(prefix="pagero-print-", dir="/var/tmp"))
-    folder.chmod(0o755)
-    yield folder
-    shutil.rmtree(folder, ignore_errors=True)
-
-
 def run_backend(cupsd: Cupsd, device_uri: str, *args: str, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
     """Run the installed backend the way cupsd does: argv and DEVICE_URI."""
     backend = cupsd.backend_dir / "pagero"

@@ -41,15 +41,6 @@ def driverless() -> Iterator[tuple[Cupsd, Server]]:
         shutil.rmtree(root, ignore_errors=True)
 
 
-@pytest.fixture
-def text_dir() -> Iterator[Path]:
-    """A folder for the files a test prints (on real disk, readable by CUPS's filters)."""
-    folder = Path(tempfile.mkdtemp(prefix="pagero-print-", dir="/var/tmp"))
-    folder.chmod(0o755)
-    yield folder
-    shutil.rmtree(folder, ignore_errors=True)
-
-
 def stored_job(data_dir: Path, name: str, timeout: float = 30) -> tuple[str, str]:
     """The (document_uuid, sha256) of the one job named ``name`` in the product's store."""
     deadline = time.monotonic() + timeout
@@ -112,9 +103,9 @@ def test_a_printed_pdf_invoice_arrives_as_pdf_and_cups_completes_the_job(
     assert pdfinfo(document)["Pages"] == pdfinfo(INVOICE)["Pages"]
 
 
-def test_a_printed_text_file_arrives_as_pdf_made_by_cups(driverless: tuple[Cupsd, Server], text_dir: Path) -> None:
+def test_a_printed_text_file_arrives_as_pdf_made_by_cups(driverless: tuple[Cupsd, Server], print_dir: Path) -> None:
     cupsd, server = driverless
-    text = text_dir / "invoice-note.txt"
+    text = print_dir / "invoice-note.txt"
     text.write_text("Invoice 2024-0042\nTotal due: 125.00 EUR\n")
     document = print_and_fetch(cupsd, server, text)
     assert document.read_bytes().startswith(b"%PDF")
@@ -123,13 +114,13 @@ def test_a_printed_text_file_arrives_as_pdf_made_by_cups(driverless: tuple[Cupsd
 
 
 def test_an_a4_invoice_printed_with_the_queue_defaults_stays_a4(
-        driverless: tuple[Cupsd, Server], text_dir: Path) -> None:
+        driverless: tuple[Cupsd, Server], print_dir: Path) -> None:
     cupsd, server = driverless
     # A copy under its own name, so this job is told apart from the one printed above.
-    invoice = text_dir / "a4-invoice.pdf"
+    invoice = print_dir / "a4-invoice.pdf"
     invoice.write_bytes(INVOICE.read_bytes())
     assert page_size(invoice) == A4
     assert page_size(print_and_fetch(cupsd, server, invoice)) == A4
-    text = text_dir / "a4-note.txt"
+    text = print_dir / "a4-note.txt"
     text.write_text("Invoice 2024-0043\n")
     assert page_size(print_and_fetch(cupsd, server, text)) == A4
