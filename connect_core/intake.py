@@ -105,7 +105,12 @@ class PrintIntake:
     def open_document(self, ticket: JobTicket) -> DocumentWriter:
         if not self.accepting()[0]:
             raise SinkRefused(StatusCode.SERVER_ERROR_NOT_ACCEPTING_JOBS, "the spool is full")
-        return _Writer(self.spool.open())
+        try:
+            return _Writer(self.spool.open())
+        except OSError as error:
+            raise SinkRefused(
+                StatusCode.SERVER_ERROR_NOT_ACCEPTING_JOBS, f"could not store the document: {error.strerror or error}"
+            ) from error
 
     def store_document(self, writer: DocumentWriter, ticket: JobTicket, job_id: int | None, last: bool) -> JobInfo:
         assert isinstance(writer, _Writer)

@@ -353,8 +353,8 @@ class Printer:
             )
         return value
 
-    async def _accepting(self) -> None:
-        accepting, _reasons = await asyncio.to_thread(self.sink.accepting)
+    def _accepting(self) -> None:
+        accepting, _reasons = self.sink.accepting()
         if not accepting:
             raise RequestError(StatusCode.SERVER_ERROR_NOT_ACCEPTING_JOBS, "the printer is not accepting jobs")
 
@@ -389,7 +389,10 @@ class Printer:
         return total
 
     async def _store(self, req: Request, ticket: JobTicket, job_id: int | None) -> JobInfo:
-        writer: DocumentWriter = await self._sink(self.sink.open_document, ticket)  # type: ignore[assignment]
+        try:
+            writer = self.sink.open_document(ticket)
+        except SinkRefused as refused:
+            raise RequestError(refused.status, refused.message) from refused
         try:
             size = await self._receive_document(req, writer)
             if size == 0:
@@ -418,14 +421,14 @@ class Printer:
     # -- operations ----------------------------------------------------------------------
 
     async def print_job(self, req: Request) -> Message:
-        await self._accepting()
+        self._accepting()
         ticket = self._ticket(req)
         job = await self._store(req, ticket, None)
         log.info("job %d received from %s (%s)", job.job_id, _safe(ticket.user_name), _safe(ticket.job_name))
         return self._job_response(req, job)
 
     async def validate_job(self, req: Request) -> Message:
-        await self._accepting()
+        self._accepting()
         self._ticket(req)
         status = StatusCode.SUCCESSFUL_OK
         if req.unsupported:
@@ -433,7 +436,7 @@ class Printer:
         return self.respond(req, status)
 
     async def create_job(self, req: Request) -> Message:
-        await self._accepting()
+        self._accepting()
         ticket = self._ticket(req)
         job = await self._sink(self.sink.create_job, ticket)
         assert isinstance(job, JobInfo)
@@ -575,7 +578,7 @@ class Printer:
         return result
 
     async def _dynamic(self, req: Request) -> list[Attribute]:
-        accepting, reasons = await asyncio.to_thread(self.sink.accepting)
+        accepting, reasons = self.sink.accepting()
         queued = await asyncio.to_thread(self.sink.queued_job_count)
         state = PrinterState.PROCESSING if queued else PrinterState.IDLE
         message = "Ready to print." if accepting else "Not accepting jobs: " + ", ".join(reasons)

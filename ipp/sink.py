@@ -2,8 +2,9 @@
 
 The printer owns the protocol; a :class:`JobSink` owns storage.  The printer never
 knows where documents live or what happens to them after they are stored.  All sink
-methods are synchronous and may block (fsync, database commits): the ASGI layer calls
-them from a worker thread.
+methods are synchronous.  :meth:`JobSink.accepting`, :meth:`JobSink.open_document` and the
+:class:`DocumentWriter` run on the event loop, so they must be quick (no fsync, no database);
+the others may block (fsync, database commits) and are called from a worker thread.
 """
 
 from __future__ import annotations
@@ -71,10 +72,10 @@ class JobSink(Protocol):
     """Storage for jobs and their documents, as the printer needs it."""
 
     def accepting(self) -> tuple[bool, tuple[str, ...]]:
-        """Whether new jobs are accepted now, and the printer-state-reasons that explain it."""
+        """Whether new jobs are accepted now, and the printer-state-reasons that explain it (quick)."""
 
     def open_document(self, ticket: JobTicket) -> DocumentWriter:
-        """Start receiving a document; nothing is visible to anyone until :meth:`store_document`."""
+        """Start receiving a document (quick); nothing is visible to anyone until :meth:`store_document`."""
 
     def store_document(
         self, writer: DocumentWriter, ticket: JobTicket, job_id: int | None, last: bool

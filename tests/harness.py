@@ -104,3 +104,24 @@ def running(data_dir: Path, **kwargs: object) -> Iterator[Server]:
         yield server
     finally:
         server.stop()
+
+
+def stray_documents(data_dir: Path) -> list[Path]:
+    """Documents in the spool that no job row names: partial or never-committed ones.
+
+    Unused ready slots (a job folder holding only an empty ``document``) are not strays.
+    Old-style partial files in ``incoming/`` are.
+    """
+    import sqlite3
+
+    jobs = data_dir / "spool" / "jobs"
+    with sqlite3.connect(data_dir / "connect.db") as conn:
+        named = {row[0] for row in conn.execute("SELECT document_uuid FROM print_jobs") if row[0]}
+    strays = sorted((data_dir / "spool" / "incoming").glob("*.part"))
+    for folder in sorted(jobs.iterdir()) if jobs.exists() else []:
+        if folder.name in named:
+            continue
+        entries = list(folder.iterdir())
+        if any(entry.name != "document" or entry.stat().st_size for entry in entries):
+            strays.append(folder)
+    return strays

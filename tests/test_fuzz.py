@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ipp.codec import LimitExceeded, ProtocolError, decode, encode
 from tests import fuzzipp
-from tests.harness import Server
+from tests.harness import Server, stray_documents
 from tests.ippclient import Client
 
 SEED = 20261128
@@ -42,7 +42,7 @@ def test_every_fuzzed_request_gets_a_well_formed_answer_and_the_printer_survives
     log = server.log_text()
     assert "Traceback" not in log, log[max(0, log.index("Traceback") - 500) :][:4000]
     assert code == 0
-    assert not list((data_root / "data" / "spool" / "incoming").glob("*.part"))
+    assert not stray_documents(data_root / "data")
 
 
 def test_the_codec_refuses_fuzzed_bytes_only_with_protocol_errors_and_round_trips_the_rest() -> None:

@@ -24,7 +24,7 @@ import pytest
 from ipp.codec import Attribute, Tag, decode, encode
 from ipp.status import Operation, StatusCode
 from tests.fuzzipp import Answer, parse_answer
-from tests.harness import Server
+from tests.harness import Server, stray_documents
 from tests.ippclient import Client, request
 
 LIMIT = 1024 * 1024
@@ -198,7 +198,7 @@ def partial_files(server: Server) -> list[Path]:
     """Partial documents left in the spool, once any request still being answered has finished."""
     deadline = time.monotonic() + LIVENESS
     while True:
-        found = sorted((server.data_dir / "spool" / "incoming").glob("*.part"))
+        found = stray_documents(server.data_dir)
         if not found or time.monotonic() > deadline:
             return found
         time.sleep(0.1)
@@ -558,7 +558,7 @@ def test_a_full_spool_refuses_new_jobs_and_resumes_when_space_returns(small_disk
     finally:
         client.close()
         server.stop()
-    assert not list((small_disk / "data" / "spool" / "incoming").glob("*.part"))
+    assert not stray_documents(small_disk / "data")
     assert "Traceback" not in server.log_text()
 
 
@@ -582,7 +582,7 @@ def test_a_job_that_fills_the_disk_is_refused_cleanly(small_disk: Path) -> None:
         assert len(answers) == 1
         status, _ = ipp_status(answers[0])
         assert status == StatusCode.SERVER_ERROR_NOT_ACCEPTING_JOBS
-        assert not list((small_disk / "data" / "spool" / "incoming").glob("*.part"))
+        assert not stray_documents(small_disk / "data")
         assert job_ids(server) == before
         # The partial document is gone, so the space is back and so is the printer.
         _wait_state(server, accepting=True)
