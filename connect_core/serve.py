@@ -28,6 +28,9 @@ from ipp.asgi import HttpLimits, IppApp, guarded_http_protocol
 from ipp.attributes import PrinterConfig
 from ipp.dnssd import Advertiser
 from ipp.printer import Printer
+from printer_backend.convert import start_converter, stop_converter
+from printer_backend.errors import GhostscriptUnavailable
+from printer_backend.ghostscript import check_ghostscript, isolation
 
 log = logging.getLogger("connect_core.serve")
 
@@ -101,6 +104,17 @@ def build(config: Config) -> Product:
     return Product(config, db, spool, intake, pipeline, printer, app, on_settings)
 
 
+def start_postscript(pipeline: Pipeline) -> str:
+    """Check Ghostscript at start-up and start one ahead of the first PostScript job; says how it went."""
+    try:
+        version = check_ghostscript()
+        start_converter(pipeline.limits, pipeline.paper, zygote=False)
+    except GhostscriptUnavailable as problem:
+        log.error("%s", problem.reason)
+        return f"refused: {problem.reason}"
+    return f"Ghostscript {version} ({', '.join(isolation())})"
+
+
 def public_host(host: str, port: int) -> str:
     """How clients reach ``host:port``: a wildcard address becomes this machine's name."""
     if host in ("0.0.0.0", "::", ""):
@@ -143,10 +157,12 @@ def run(config: Config, demo: bool = False) -> int:
     outbox = make_outbox(config, product.db, product.spool)
     host, port = config.listen
     where = public_host(host, port)
+    postscript = start_postscript(product.pipeline)
     banner = "\n".join(
         [
             f"Pagero Connect is running (data in {config.data_dir}).",
             f"  Printer URI:  ipp://{where}{product.printer.path}",
+            f"  PostScript:   {postscript}",
             f"  Status page:  http://{where}/",
             f"  Sending:      {config['sending.mode']} mode, {config['online.environment']} environment",
             (f"  demo: invoices go to the local Pagero Online emulator at {config['online.url']}/"
@@ -169,6 +185,7 @@ def run(config: Config, demo: bool = False) -> int:
         banner,
         Advertiser(product.printer.config, host, port, product.printer.path) if config["printer.dnssd"] else None,
     )
+    product.spool.keep_slots_ready()
     product.pipeline.start()
     if outbox is not None:
         outbox.start()
@@ -205,6 +222,8 @@ def run(config: Config, demo: bool = False) -> int:
         if emulator is not None:
             emulator.shutdown()
         product.pipeline.stop()
+        stop_converter()
+        product.spool.stop_slots()
         product.db.dispose()
     log.info("stopped")
     return 0

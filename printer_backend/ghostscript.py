@@ -4,7 +4,8 @@ Ghostscript's ``-dSAFER`` sandbox has been escaped many times (see reliability.m
 is only the first of several walls:
 
 * a fixed argv with no user-derived string: ``gs -dSAFER -dBATCH -dNOPAUSE -dNOPROMPT -dQUIET
-  -sDEVICE=pdfwrite -sOutputFile=<job>/out.pdf -- <job>/in.ps``;
+  -sDEVICE=pdfwrite -sPAPERSIZE=a4 -sOutputFile=<job>/out.pdf -_``; the PostScript arrives on
+  standard input, so Ghostscript is given no path to it at all;
 * a clean environment whose ``TMPDIR``/``TMP``/``TEMP`` is an empty private directory (before
   10.07.1 SAFER lets PostScript read and write the temp directory);
 * rlimits on CPU seconds, address space, file size, core dumps and process count, applied by
@@ -15,12 +16,20 @@ is only the first of several walls:
 * only ``out.pdf`` is taken from the job directory, which is deleted afterwards.
 
 :func:`isolation` says which of these apply on this machine.
+
+**Warm start.**  Ghostscript spends about 40 ms initialising before it reads a byte of the
+job.  With :func:`keep_warm` on (the server turns it on), one Ghostscript is started ahead of
+the next job, exactly as above (its own job directory, limits, identity and namespace) and
+blocks reading its standard input; the next job with the same limits and paper is fed to it,
+and a new one is started for the job after.  Each Ghostscript still serves exactly one job.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import functools
+import logging
 import os
 import re
 import shutil
@@ -32,9 +41,12 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from printer_backend.errors import ConversionRefused, GhostscriptUnavailable
 from printer_backend.limits import Limits, in_words
+
+log = logging.getLogger("printer_backend.ghostscript")
 
 NOBODY = 65534
 MINIMUM_VERSION = "10.0.0"
@@ -63,6 +75,7 @@ class GhostscriptRun:
     messages: str
     isolation: tuple[str, ...]
     seconds: float
+    process_id: int  # the Ghostscript (or its confining wrapper) that ran the job
 
 
 @dataclass(frozen=True)
@@ -179,6 +192,189 @@ def _base_environment() -> dict[str, str]:
     return {"PATH": "/usr/bin:/bin", "LC_ALL": "C"}
 
 
+@dataclass(frozen=True)
+class _Key:
+    """Everything a started Ghostscript is committed to before it sees its job."""
+
+    gs: str
+    prlimit: str
+    limits: Limits
+    paper: str
+    root: Path
+    drop: bool
+
+
+@dataclass
+class _Started:
+    """One confined Ghostscript, started and waiting for its PostScript on standard input."""
+
+    key: _Key
+    process: subprocess.Popen[bytes]
+    job: Path
+
+    def discard(self) -> None:
+        if self.process.poll() is None:  # never signal a group whose leader was reaped: its id may be reused
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+        for pipe in (self.process.stdin, self.process.stdout):
+            if pipe is not None:
+                pipe.close()
+        shutil.rmtree(self.job, ignore_errors=True)
+
+
+class _Warm:
+    """The one Ghostscript kept started for the next job (see the module's "Warm start")."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.enabled = False
+        self.spare: _Started | None = None
+        self.starting = False
+        self.settled = threading.Event()  # set while no spare is being started
+        self.settled.set()
+
+    def take(self, key: _Key) -> _Started | None:
+        """The spare if it was started for ``key`` and still waits; None otherwise."""
+        with self.lock:
+            spare, self.spare = self.spare, None
+        if spare is None:
+            return None
+        if spare.key == key and spare.process.poll() is None:
+            return spare
+        spare.discard()  # other limits or paper, or it died
+        return None
+
+    def refill(self, key: _Key) -> None:
+        """Start the next spare in the background (one at a time)."""
+        with self.lock:
+            if not self.enabled or self.starting or self.spare is not None:
+                return
+            self.starting = True
+            self.settled.clear()
+        threading.Thread(target=self._start, args=(key,), name="gs-warm", daemon=True).start()
+
+    def _start(self, key: _Key) -> None:
+        started: _Started | None = None
+        try:
+            started = _start(key)
+        except OSError as error:
+            log.warning("could not start a Ghostscript ahead of the next job: %s", error)
+        with self.lock:
+            if self.enabled and self.spare is None:
+                self.spare, started = started, None
+        if started is not None:
+            started.discard()
+        with self.lock:
+            self.starting = False
+            self.settled.set()
+
+    def stop(self) -> None:
+        """No more spares; the one waiting is stopped and its job directory removed."""
+        with self.lock:
+            self.enabled = False
+        self.settled.wait(30)
+        with self.lock:
+            spare, self.spare = self.spare, None
+        if spare is not None:
+            spare.discard()
+
+    def ready(self, timeout: float) -> int | None:
+        """The process id of the spare once one waits (within ``timeout``), else None."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self.lock:
+                if self.spare is not None:
+                    return self.spare.process.pid
+                if not self.enabled:
+                    return None
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(0.01)
+
+
+_WARM = _Warm()
+atexit.register(_WARM.stop)
+
+
+def keep_warm(enabled: bool = True, *, limits: Limits | None = None, paper: str = "A4",
+              work_root: Path | None = None) -> None:
+    """Keep one Ghostscript started ahead of the next job (``enabled``), or stop doing so.
+
+    With ``limits``, the first one is started now for jobs with those limits and ``paper``;
+    otherwise after the first job.  Off by default: a one-off conversion starts its own.
+    """
+    if not enabled:
+        _WARM.stop()
+        return
+    with _WARM.lock:
+        _WARM.enabled = True
+    if limits is not None:
+        _WARM.refill(_key(limits, paper, work_root))
+
+
+def warm_ready(timeout: float = 0.0) -> int | None:
+    """The process id of the Ghostscript waiting for the next job, if one is (waits up to ``timeout``)."""
+    return _WARM.ready(timeout)
+
+
+def _key(limits: Limits, paper: str, work_root: Path | None) -> _Key:
+    gs = _gs()
+    prlimit = _binary("prlimit")
+    if prlimit is None:
+        raise GhostscriptUnavailable("prlimit (util-linux) is missing; Ghostscript cannot be confined")
+    root = Path(work_root) if work_root is not None else Path(tempfile.gettempdir())
+    drop = _confinement().can_drop and _nobody_can_reach(root)
+    return _Key(gs, prlimit, limits, _PAPER_SIZES[paper.upper()], root, drop)
+
+
+def _start(key: _Key) -> _Started:
+    """Start a confined Ghostscript in a new job directory; it waits for PostScript on stdin."""
+    job = Path(tempfile.mkdtemp(prefix="pagero-gs-", dir=key.root))
+    try:
+        scratch = job / "tmp"
+        scratch.mkdir(mode=0o700)
+        if key.drop:
+            for path in (job, scratch):
+                os.chown(path, NOBODY, NOBODY)
+        limits = key.limits
+        argv = [
+            *_confinement().prefix(key.drop),
+            key.prlimit,
+            f"--cpu={limits.cpu_seconds}:{limits.cpu_seconds + 1}",
+            f"--as={limits.memory_bytes}",
+            f"--fsize={limits.output_bytes}",
+            "--core=0",
+            "--nproc=0",
+            "--",
+            key.gs,
+            "-dSAFER",
+            "-dBATCH",
+            "-dNOPAUSE",
+            "-dNOPROMPT",
+            "-dQUIET",
+            "-sDEVICE=pdfwrite",
+            f"-sPAPERSIZE={key.paper}",
+            f"-sOutputFile={job / 'out.pdf'}",
+            "-_",  # the job from standard input, read with normal buffering ("-" reads it byte by byte)
+        ]
+        env = {**_base_environment(), "TMPDIR": str(scratch), "TMP": str(scratch), "TEMP": str(scratch)}
+        process = subprocess.Popen(
+            argv,
+            env=env,
+            cwd=job,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            close_fds=True,
+        )
+    except BaseException:
+        shutil.rmtree(job, ignore_errors=True)
+        raise
+    return _Started(key, process, job)
+
+
 def run_ghostscript(
     source: Path, output: Path, *, limits: Limits, paper: str = "A4", work_root: Path | None = None
 ) -> GhostscriptRun:
@@ -190,56 +386,25 @@ def run_ghostscript(
     limit reached (60 s)".  ``output`` is written only on success.  ``paper`` ("A4" or
     "Letter", from the configuration) is the page size of PostScript that sets none.  The job
     directory is created in ``work_root`` (default: the system temp directory) and removed
-    afterwards.
+    afterwards.  With :func:`keep_warm` on, a Ghostscript started ahead for the same limits,
+    paper and ``work_root`` takes the job.
     """
-    gs = _gs()
-    prlimit = _binary("prlimit")
-    if prlimit is None:
-        raise GhostscriptUnavailable("prlimit (util-linux) is missing; Ghostscript cannot be confined")
-    confinement = _confinement()
-    started = time.monotonic()
-    root = Path(work_root) if work_root is not None else Path(tempfile.gettempdir())
-    drop = confinement.can_drop and _nobody_can_reach(root)
-    job = Path(tempfile.mkdtemp(prefix="pagero-gs-", dir=root))
-    try:
-        scratch = job / "tmp"
-        scratch.mkdir(mode=0o700)
-        ps_in, pdf_out = job / "in.ps", job / "out.pdf"
-        shutil.copyfile(source, ps_in)
-        if drop:
-            for path in (job, scratch, ps_in):
-                os.chown(path, NOBODY, NOBODY)
-        argv = [
-            *confinement.prefix(drop),
-            prlimit,
-            f"--cpu={limits.cpu_seconds}:{limits.cpu_seconds + 1}",
-            f"--as={limits.memory_bytes}",
-            f"--fsize={limits.output_bytes}",
-            "--core=0",
-            "--nproc=0",
-            "--",
-            gs,
-            "-dSAFER",
-            "-dBATCH",
-            "-dNOPAUSE",
-            "-dNOPROMPT",
-            "-dQUIET",
-            "-sDEVICE=pdfwrite",
-            f"-sPAPERSIZE={_PAPER_SIZES[paper.upper()]}",
-            f"-sOutputFile={pdf_out}",
-            "--",
-            str(ps_in),
-        ]
-        env = {**_base_environment(), "TMPDIR": str(scratch), "TMP": str(scratch), "TEMP": str(scratch)}
-        returncode, messages, timed_out = _run(argv, env=env, cwd=job, wall_seconds=limits.wall_seconds)
-        failure = _failure(returncode, messages, timed_out, limits)
-        if failure is not None:
-            raise GhostscriptFailed(failure, messages)
-        _take_output(pdf_out, output, messages)
-    finally:
-        shutil.rmtree(job, ignore_errors=True)
+    key = _key(limits, paper, work_root)
+    started_at = time.monotonic()
+    with open(source, "rb") as document:  # before any Ghostscript is used up: a read error is ours
+        ghostscript = _WARM.take(key) or _start(key)
+        _WARM.refill(key)
+        try:
+            returncode, messages, timed_out = _feed(ghostscript.process, document, wall_seconds=limits.wall_seconds)
+            failure = _failure(returncode, messages, timed_out, limits)
+            if failure is not None:
+                raise GhostscriptFailed(failure, messages)
+            _take_output(ghostscript.job / "out.pdf", output, messages)
+        finally:
+            ghostscript.discard()
     return GhostscriptRun(
-        messages=messages, isolation=confinement.describe(drop), seconds=time.monotonic() - started
+        messages=messages, isolation=_confinement().describe(key.drop), seconds=time.monotonic() - started_at,
+        process_id=ghostscript.process.pid,
     )
 
 
@@ -259,22 +424,14 @@ def _take_output(pdf_out: Path, output: Path, messages: str) -> None:
             shutil.copyfileobj(produced, target, 1 << 20)
 
 
-def _run(argv: list[str], *, env: dict[str, str], cwd: Path, wall_seconds: float) -> tuple[int, str, bool]:
-    """Run ``argv`` in its own session; kill the whole group after ``wall_seconds``."""
-    process = subprocess.Popen(
-        argv,
-        env=env,
-        cwd=cwd,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-        close_fds=True,
-    )
+def _feed(process: subprocess.Popen[bytes], document: BinaryIO, *, wall_seconds: float) -> tuple[int, str, bool]:
+    """Give a started Ghostscript its PostScript and wait for it; kill its group after ``wall_seconds``."""
     kept = bytearray()
-    assert process.stdout is not None
+    assert process.stdin is not None and process.stdout is not None
     reader = threading.Thread(target=_drain, args=(process.stdout, kept), daemon=True)
     reader.start()
+    writer = threading.Thread(target=_pour, args=(document, process.stdin), daemon=True)
+    writer.start()
     # The pipe reaches its end when gs exits (it cannot fork), so waiting for the reader is
     # waiting for gs, without the 50 ms polling of Popen.wait(timeout=...).
     reader.join(wall_seconds)
@@ -284,8 +441,17 @@ def _run(argv: list[str], *, env: dict[str, str], cwd: Path, wall_seconds: float
             os.killpg(process.pid, signal.SIGKILL)
         reader.join(5)
     process.wait()
-    process.stdout.close()
+    writer.join(5)  # a dead reader breaks the pipe, so the writer ends too
     return process.returncode, kept.decode("utf-8", "replace"), timed_out
+
+
+def _pour(document: BinaryIO, stdin: BinaryIO) -> None:
+    """Copy the document into Ghostscript's standard input, then close it (end of job)."""
+    with contextlib.suppress(OSError):  # gs stopped reading: it failed or was killed
+        try:
+            shutil.copyfileobj(document, stdin, 1 << 16)
+        finally:
+            stdin.close()
 
 
 def _drain(pipe: object, kept: bytearray) -> None:

@@ -50,11 +50,41 @@ def test_every_corpus_pdf_arrives_unchanged(server: Server) -> None:
         assert hashlib.sha256((folder / "document.pdf").read_bytes()).hexdigest() == digest
 
 
+def waiting_ghostscripts(parent: int) -> set[int]:
+    """Ghostscript processes started by ``parent`` (each has exec'd through its confinement wrappers)."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            program = (entry / "cmdline").read_bytes().split(b"\0")[0]
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == parent and program.endswith(b"/gs"):
+            found.add(int(entry.name))
+    return found
+
+
+def wait_for(predicate: Any, timeout: float = 60.0) -> Any:
+    deadline = time.monotonic() + timeout  # liveness only
+    while not (result := predicate()):
+        assert time.monotonic() < deadline, "condition not met"
+        time.sleep(0.05)
+    return result
+
+
 def test_postscript_with_unicode_fonts_arrives_as_a_pdf_with_its_text(server: Server, tmp_path: Path) -> None:
     source = invoice_pdf(tmp_path / "invoice.pdf", "PS-2026-0815", total="4.711,00")
     postscript = tmp_path / "invoice.ps"
     subprocess.run(["gs", "-q", "-dSAFER", "-dBATCH", "-dNOPAUSE", "-sDEVICE=ps2write",
                     f"-sOutputFile={postscript}", str(source)], check=True, timeout=60)
+    assert server.proc is not None
+    # The server checked Ghostscript at start-up and started one ahead of the first PostScript job.
+    assert "PostScript:   Ghostscript " in server.log_text()
+    waiting = wait_for(lambda: waiting_ghostscripts(server.proc.pid))  # type: ignore[union-attr]
+    assert len(waiting) == 1
+
     response = Client(server.uri).print_file(postscript, fmt="application/postscript")
     assert response.code == StatusCode.SUCCESSFUL_OK
     row = finished_jobs(server.data_dir, 1)[job_id(response)]
@@ -62,6 +92,12 @@ def test_postscript_with_unicode_fonts_arrives_as_a_pdf_with_its_text(server: Se
     pdf = server.data_dir / "spool" / "jobs" / row["document_uuid"] / "document.pdf"
     text = "".join(page.extract_text() for page in PdfReader(pdf).pages)
     assert "PS-2026-0815" in text and "4.711,00" in text
+    # That Ghostscript took the job and ended with it; a new one waits for the next job.
+    after = wait_for(lambda: waiting_ghostscripts(server.proc.pid))  # type: ignore[union-attr]
+    assert len(after) == 1 and not after & waiting
+    assert not any(Path(f"/proc/{pid}").exists() for pid in waiting)
+    server.stop()
+    assert not any(Path(f"/proc/{pid}").exists() for pid in after), "a Ghostscript outlived the server"
 
 
 def test_hostile_postscript_is_refused_and_the_printer_keeps_serving(data_root: Path, tmp_path: Path) -> None:

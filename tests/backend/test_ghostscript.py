@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pypdf
@@ -16,7 +17,9 @@ from printer_backend.ghostscript import (
     check_ghostscript,
     ghostscript_version,
     isolation,
+    keep_warm,
     run_ghostscript,
+    warm_ready,
 )
 from printer_backend.limits import Limits
 from tests.backend.conftest import INVOICE_NUMBER, INVOICE_TOTAL, Canaries
@@ -58,15 +61,43 @@ HOSTILE = {
 }
 
 
+class Start:
+    """Run jobs in a Ghostscript started for them ("cold") or started ahead and kept waiting ("warm")."""
+
+    def __init__(self, warm: bool) -> None:
+        self.warm = warm
+        self.spare: int | None = None
+
+    def prepare(self, limits: Limits, work_root: Path | None = None) -> None:
+        if self.warm:
+            keep_warm(True, limits=limits, work_root=work_root)
+            self.spare = warm_ready(timeout=30)
+            assert self.spare is not None, "no Ghostscript was started ahead"
+
+    def finish(self) -> None:
+        if self.warm:
+            keep_warm(False)
+
+
+@pytest.fixture(params=["cold", "warm"])
+def start(request: pytest.FixtureRequest) -> Iterator[Start]:
+    started = Start(request.param == "warm")
+    yield started
+    keep_warm(False)
+
+
 @pytest.mark.parametrize("case", HOSTILE, ids=list(HOSTILE))
-def test_ghostscript_itself_refuses_a_hostile_job(case: str, canaries: Canaries, tmp_path: Path) -> None:
+def test_ghostscript_itself_refuses_a_hostile_job(case: str, canaries: Canaries, tmp_path: Path, start: Start) -> None:
     make, refusal = HOSTILE[case]
     source = canaries.job(make(canaries))
+    limits = Limits(cpu_seconds=10, wall_seconds=30)
+    start.prepare(limits, canaries.work_root)
     before = canaries.tree()
     output = tmp_path / "out.pdf"
 
     with pytest.raises(GhostscriptFailed) as failed:
-        run_ghostscript(source, output, limits=Limits(cpu_seconds=10, wall_seconds=30), work_root=canaries.work_root)
+        run_ghostscript(source, output, limits=limits, work_root=canaries.work_root)
+    start.finish()
 
     assert refusal in failed.value.messages
     assert failed.value.reason.startswith("conversion failed: ")
@@ -77,7 +108,7 @@ def test_ghostscript_itself_refuses_a_hostile_job(case: str, canaries: Canaries,
     assert list(canaries.work_root.iterdir()) == []  # the job directory is gone too
 
 
-def test_a_listing_of_tmp_shows_only_the_jobs_own_files(canaries: Canaries, tmp_path: Path) -> None:
+def test_a_listing_of_tmp_shows_only_the_jobs_own_files(canaries: Canaries, tmp_path: Path, start: Start) -> None:
     source = canaries.job(
         f"%!PS\n{SHOW}\n/y 700 def\n"
         "(/tmp/*) { 72 y moveto show /y y 12 sub def } 1024 string filenameforall\n"
@@ -85,61 +116,74 @@ def test_a_listing_of_tmp_shows_only_the_jobs_own_files(canaries: Canaries, tmp_
         "72 y moveto (listing done) show showpage\n"
     )
     output = tmp_path / "out.pdf"
+    start.prepare(Limits(), canaries.work_root)
     run_ghostscript(source, output, limits=Limits(), work_root=canaries.work_root)
     text = pypdf.PdfReader(output).pages[0].extract_text()
     assert "listing done" in text
     assert canaries.in_tmp.name not in text and "invoice.txt" not in text
 
 
-def test_the_temp_directory_is_private_to_the_job(canaries: Canaries, tmp_path: Path) -> None:
+def test_the_temp_directory_is_private_to_the_job(canaries: Canaries, tmp_path: Path, start: Start) -> None:
     source = canaries.job(f"%!PS\n{SHOW}\n(probe) (w) .tempfile closefile show showpage\n")
     output = tmp_path / "out.pdf"
+    start.prepare(Limits(), canaries.work_root)
     run_ghostscript(source, output, limits=Limits(), work_root=canaries.work_root)
+    start.finish()
     temp_file = pypdf.PdfReader(output).pages[0].extract_text().strip()
     assert temp_file.startswith(f"{canaries.work_root}/pagero-gs-") and "/tmp/probe" in temp_file
     assert list(canaries.work_root.iterdir()) == []
 
 
-def test_an_endless_loop_is_stopped_by_the_cpu_limit(canaries: Canaries, tmp_path: Path) -> None:
+def test_an_endless_loop_is_stopped_by_the_cpu_limit(canaries: Canaries, tmp_path: Path, start: Start) -> None:
     # The reason tells the CPU limit from the wall clock (60 s), however loaded this machine is.
+    limits = Limits(cpu_seconds=2, wall_seconds=60)
+    start.prepare(limits, canaries.work_root)
     with pytest.raises(GhostscriptFailed, match=r"CPU limit reached \(2 s\)"):
-        run_ghostscript(
-            canaries.job("%!PS\n{} loop\n"), tmp_path / "out.pdf",
-            limits=Limits(cpu_seconds=2, wall_seconds=60), work_root=canaries.work_root,
-        )
+        run_ghostscript(canaries.job("%!PS\n{} loop\n"), tmp_path / "out.pdf", limits=limits,
+                        work_root=canaries.work_root)
+    start.finish()
     assert list(canaries.work_root.iterdir()) == []
 
 
-def test_an_endless_loop_is_stopped_by_the_wall_clock(canaries: Canaries, tmp_path: Path) -> None:
+def test_an_endless_loop_is_stopped_by_the_wall_clock(canaries: Canaries, tmp_path: Path, start: Start) -> None:
+    limits = Limits(cpu_seconds=30, wall_seconds=2)
+    start.prepare(limits, canaries.work_root)
     started = time.monotonic()
     with pytest.raises(GhostscriptFailed, match="time limit reached"):
-        run_ghostscript(
-            canaries.job("%!PS\n{} loop\n"), tmp_path / "out.pdf",
-            limits=Limits(cpu_seconds=30, wall_seconds=2), work_root=canaries.work_root,
-        )
+        run_ghostscript(canaries.job("%!PS\n{} loop\n"), tmp_path / "out.pdf", limits=limits,
+                        work_root=canaries.work_root)
     assert time.monotonic() - started < 2 + 5
+    start.finish()
     ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True).stdout
     assert str(canaries.work_root) not in ps  # no Ghostscript left running
 
 
-def test_a_memory_hog_is_stopped_by_the_memory_limit(canaries: Canaries, tmp_path: Path) -> None:
+def test_a_memory_hog_is_stopped_by_the_memory_limit(canaries: Canaries, tmp_path: Path, start: Start) -> None:
     source = canaries.job("%!PS\n/a 100000 array def 0 1 99999 { a exch 65535 string put } for showpage\n")
+    limits = Limits(memory_bytes=200 * 2**20)
+    start.prepare(limits)
     with pytest.raises(GhostscriptFailed, match=r"memory limit reached \(200 MB\)"):
-        run_ghostscript(source, tmp_path / "out.pdf", limits=Limits(memory_bytes=200 * 2**20))
+        run_ghostscript(source, tmp_path / "out.pdf", limits=limits)
 
 
-def test_endless_output_is_stopped_by_the_file_size_limit(canaries: Canaries, tmp_path: Path) -> None:
+def test_endless_output_is_stopped_by_the_file_size_limit(canaries: Canaries, tmp_path: Path, start: Start) -> None:
     source = canaries.job(
         f"%!PS\n{SHOW}\n1 1 100000 {{ 0 1 50 {{ 72 exch 12 mul 50 add moveto "
         "(Lorem ipsum dolor sit amet, consectetur adipiscing elit) show } for showpage } for\n"
     )
+    limits = Limits(output_bytes=100_000)
+    start.prepare(limits)
     with pytest.raises(GhostscriptFailed, match=r"output size limit reached \(98 KB\)"):
-        run_ghostscript(source, tmp_path / "out.pdf", limits=Limits(output_bytes=100_000))
+        run_ghostscript(source, tmp_path / "out.pdf", limits=limits)
 
 
-def test_an_invoice_keeps_its_text(invoice_ps: Path, tmp_path: Path) -> None:
+def test_an_invoice_keeps_its_text(invoice_ps: Path, tmp_path: Path, start: Start) -> None:
     output = tmp_path / "invoice.pdf"
+    start.prepare(Limits())
     run = run_ghostscript(invoice_ps, output, limits=Limits())
+    if start.warm:  # the job went to the Ghostscript started ahead, and the next one is on its way
+        assert run.process_id == start.spare
+        assert warm_ready(timeout=30) not in (None, start.spare)
     reader = pypdf.PdfReader(output)
     assert len(reader.pages) == 2
     text = reader.pages[0].extract_text()
