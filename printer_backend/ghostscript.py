@@ -54,6 +54,7 @@ MINIMUM_VERSION = "10.0.0"
 changing the version (Debian 12's 10.00.0 has them), so the gate is a floor, not a guarantee."""
 
 _MESSAGES_KEPT = 64 * 1024
+_JOB_PREFIX = "pagero-gs-"
 _PAPER_SIZES = {"A4": "a4", "LETTER": "letter"}
 
 
@@ -310,7 +311,23 @@ def keep_warm(enabled: bool = True, *, limits: Limits | None = None, paper: str 
     with _WARM.lock:
         _WARM.enabled = True
     if limits is not None:
-        _WARM.refill(_key(limits, paper, work_root))
+        key = _key(limits, paper, work_root)
+        _sweep(key.root)
+        _WARM.refill(key)
+
+
+def _sweep(root: Path) -> None:
+    """Remove job directories left in ``root`` by servers that are no longer running."""
+    for job in root.glob(f"{_JOB_PREFIX}*-*"):
+        owner = job.name[len(_JOB_PREFIX):].split("-", 1)[0]
+        if not owner.isdigit() or int(owner) == os.getpid():
+            continue
+        try:
+            os.kill(int(owner), 0)
+        except ProcessLookupError:
+            shutil.rmtree(job, ignore_errors=True)
+        except OSError:  # alive under another user
+            continue
 
 
 def warm_ready(timeout: float = 0.0) -> int | None:
@@ -330,7 +347,9 @@ def _key(limits: Limits, paper: str, work_root: Path | None) -> _Key:
 
 def _start(key: _Key) -> _Started:
     """Start a confined Ghostscript in a new job directory; it waits for PostScript on stdin."""
-    job = Path(tempfile.mkdtemp(prefix="pagero-gs-", dir=key.root))
+    # The server's process id is in the name, so that a later start can tell a folder left
+    # behind by a server that died (its waiting Ghostscript read end-of-file and quit).
+    job = Path(tempfile.mkdtemp(prefix=f"{_JOB_PREFIX}{os.getpid()}-", dir=key.root))
     try:
         scratch = job / "tmp"
         scratch.mkdir(mode=0o700)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import http.client
 import sqlite3
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -89,12 +90,15 @@ def test_jobs_survive_kill_9_right_after_the_answer(data_root: Path) -> None:
     client = Client(server.uri)
     ids = [job_id(client.print_job(document(n))) for n in range(5)]
     assert server.proc is not None
+    killed = server.proc.pid
     server.proc.kill()
     server.wait_exit()
     server.start()
     try:
         listed = {int(job["job-id"]) for job in Client(server.uri).get_jobs("all")}  # type: ignore[call-overload]
         assert set(ids) <= listed
+        # The Ghostscript the killed server kept waiting quit at end-of-file; its folder was swept.
+        assert not list(Path(tempfile.gettempdir()).glob(f"pagero-gs-{killed}-*"))
     finally:
         server.stop()
 

@@ -223,3 +223,23 @@ def test_the_output_gate_takes_a_plain_file_and_never_follows_a_link(tmp_path: P
     os.link(secret, link)  # a hard link to a file outside the job
     with pytest.raises(GhostscriptFailed, match="tampered"):
         _take_output(link, tmp_path / "taken.pdf", "")
+
+
+def test_folders_left_by_a_server_that_died_are_swept_at_the_next_start(tmp_path: Path) -> None:
+    dead = subprocess.Popen(["true"])  # a process id that is no longer running
+    dead.wait()
+    left = tmp_path / f"pagero-gs-{dead.pid}-x1y2z3"
+    (left / "tmp").mkdir(parents=True)
+    (left / "out.pdf").write_bytes(b"%PDF-1.7\n")
+    alive = tmp_path / "pagero-gs-1-a1b2c3"  # process 1 always runs
+    alive.mkdir()
+    try:
+        keep_warm(True, limits=Limits(), work_root=tmp_path)
+        assert warm_ready(timeout=30) is not None
+        assert not left.exists()
+        assert alive.exists()
+        mine = [p for p in tmp_path.iterdir() if p.name.startswith(f"pagero-gs-{os.getpid()}-")]
+        assert len(mine) == 1  # the waiting Ghostscript's own folder, named after this process
+    finally:
+        keep_warm(False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [alive.name]
