@@ -112,7 +112,8 @@ def start_postscript(pipeline: Pipeline) -> str:
     except GhostscriptUnavailable as problem:
         log.error("%s", problem.reason)
         return f"refused: {problem.reason}"
-    return f"Ghostscript {version} ({', '.join(isolation())})"
+    log.info("Ghostscript %s confined by: %s", version, ", ".join(isolation()))
+    return f"Ghostscript {version}, sandboxed"
 
 
 def public_host(host: str, port: int) -> str:
@@ -125,7 +126,8 @@ def public_host(host: str, port: int) -> str:
 
 
 class _Server(uvicorn.Server):
-    def __init__(self, config: uvicorn.Config, banner: str, advertiser: Advertiser | None = None) -> None:
+    def __init__(self, config: uvicorn.Config, banner: Callable[[int], str],
+                 advertiser: Advertiser | None = None) -> None:
         super().__init__(config)
         self.banner = banner
         self.advertiser = advertiser
@@ -133,10 +135,11 @@ class _Server(uvicorn.Server):
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
         if not self.should_exit:
-            print(self.banner, flush=True)
+            # The bound port, which differs from the configured one for --listen HOST:0.
+            bound = [s.getsockname()[1] for server in self.servers for s in server.sockets or ()]
+            print(self.banner(bound[0] if bound else self.config.port), flush=True)
             if self.advertiser is not None:
-                # Announced only once clients can connect; the bound port matters for --listen HOST:0.
-                bound = [s.getsockname()[1] for server in self.servers for s in server.sockets or ()]
+                # Announced only once clients can connect.
                 self.advertiser.start(bound[0] if bound else None)
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
@@ -156,10 +159,11 @@ def run(config: Config, demo: bool = False) -> int:
     product = build(config)
     outbox = make_outbox(config, product.db, product.spool)
     host, port = config.listen
-    where = public_host(host, port)
     postscript = start_postscript(product.pipeline)
-    banner = "\n".join(
-        [
+
+    def banner(port: int) -> str:
+        where = public_host(host, port)
+        return "\n".join([
             f"Pagero Connect is running (data in {config.data_dir}).",
             f"  Printer URI:  ipp://{where}{product.printer.path}",
             f"  PostScript:   {postscript}",
@@ -169,8 +173,8 @@ def run(config: Config, demo: bool = False) -> int:
              if emulator is not None else
              f"  Online:       {config['online.url']} as {config['online.username']}" if outbox is not None else
              "  Online:       no account configured (set online.username in the config); invoices wait here"),
-        ]
-    )
+        ])
+
     server = _Server(
         uvicorn.Config(
             product.app,

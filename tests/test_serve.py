@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -76,3 +78,26 @@ def test_status_page_shares_the_port(server: Server) -> None:
     assert "Pagero Printer" in page and server.uri.replace("127.0.0.1", "127.0.0.1") in page
     with urllib.request.urlopen(server.url + "/printer-icons/128.png", timeout=10) as response:
         assert response.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_listen_on_port_0_prints_the_port_it_got(data_root: Path) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "connect_core.cli", "serve", "--listen", "127.0.0.1:0",
+         "--data-dir", str(data_root / "data")],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        env={**os.environ, "PAGERO_PRINTER_DNSSD": "false"},
+    )
+    try:
+        assert proc.stdout is not None
+        found = None
+        deadline = time.monotonic() + 60  # liveness only
+        while found is None and time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            assert line, "serve ended before printing its printer URI"
+            found = re.search(r"Printer URI:  (ipp://127\.0\.0\.1:(\d+)/ipp/print)", line)
+        assert found is not None and int(found.group(2)) != 0
+        attributes = Client(found.group(1)).printer_attributes("printer-name")
+        assert attributes["printer-name"].value == "Pagero Printer"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
