@@ -113,7 +113,11 @@ def cmd_import(args: argparse.Namespace, config: Config) -> int:
         intake = PrintIntake(db, spool)
         show = len(files) > 1
         for done, path in enumerate(files, 1):
-            job_id = intake.accept_file(path, door="import", user=args.user)
+            try:
+                job_id = intake.accept_file(path, door="import", user=args.user)
+            except OSError as error:  # e.g. the disk is full, or a starting server set the file aside
+                imported = f"{done - 1} of {len(files)} imported before it" if done > 1 else "nothing was imported"
+                raise ConnectError(f"could not import {path}: {error.strerror or error}; {imported}") from None
             pipeline.convert_job(job_id)
             if show:
                 _progress(done, len(files))

@@ -88,8 +88,18 @@ class PartialDocument:
     def sync_and_close(self) -> None:
         assert self._fd is not None
         os.fsync(self._fd)
+        # A server starting up removes or quarantines folders no row names: a document another
+        # process (the CLI's import) was still writing would no longer be where its row will say.
+        written = os.fstat(self._fd)
+        try:
+            named = os.stat(self.path)
+            removed = (named.st_dev, named.st_ino) != (written.st_dev, written.st_ino)
+        except FileNotFoundError:
+            removed = True
         os.close(self._fd)
         self._fd = None
+        if removed:
+            raise FileNotFoundError(f"the document {self.uuid} was removed from the spool while it was written")
 
     def abort(self) -> None:
         """Close and remove the document and its folder; safe to call twice."""

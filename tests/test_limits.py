@@ -23,6 +23,7 @@ import pytest
 
 from ipp.codec import Attribute, Tag, decode, encode
 from ipp.status import Operation, StatusCode
+from tests.core.helpers import cli
 from tests.fuzzipp import Answer, parse_answer
 from tests.harness import Server, stray_documents
 from tests.ippclient import Client, request
@@ -592,3 +593,16 @@ def test_a_job_that_fills_the_disk_is_refused_cleanly(small_disk: Path) -> None:
         server.stop()
     assert "Traceback" not in server.log_text()
 
+
+
+def test_an_import_that_fills_the_disk_is_a_clear_error(small_disk: Path, data_root: Path) -> None:
+    big = data_root / "big.pdf"
+    with open(big, "wb") as handle:
+        handle.write(b"%PDF-1.7\n")
+        handle.truncate(80 * 2**20)  # more than the 64 MiB disk holds
+    result = cli(small_disk / "data", "import", str(big), check=False)
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"pagero-connect: could not import {big}: No space left on device; "
+                                    "nothing was imported"), result.stderr
+    assert "Traceback" not in result.stderr
+    assert not stray_documents(small_disk / "data")

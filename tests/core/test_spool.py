@@ -114,3 +114,24 @@ def _written(spool: Spool, data: bytes):  # type: ignore[no-untyped-def]
     partial = spool.open()
     partial.write(data)
     return partial
+
+
+def test_a_document_removed_while_it_was_written_is_not_kept(tmp_path: Path) -> None:
+    """E.g. a server starting (and recovering) while the CLI's import still writes its document."""
+    spool = Spool(tmp_path / "spool")
+    partial = spool.open()
+    partial.write(b"%PDF-1.7 ")
+    Spool(tmp_path / "spool").recover(set())  # the document is already non-empty: quarantined
+    partial.write(b"more")
+    with pytest.raises(FileNotFoundError, match="removed from the spool while it was written"):
+        spool.keep(partial)
+
+
+def test_an_empty_document_taken_for_a_slot_and_removed_is_not_kept(tmp_path: Path) -> None:
+    spool = Spool(tmp_path / "spool")
+    partial = spool.open()  # not written yet: it looks like an unused slot
+    Spool(tmp_path / "spool").recover(set())
+    assert not partial.path.parent.exists()
+    partial.write(b"%PDF-1.7 late")
+    with pytest.raises(FileNotFoundError):
+        spool.keep(partial)
