@@ -39,7 +39,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
@@ -55,6 +55,8 @@ changing the version (Debian 12's 10.00.0 has them), so the gate is a floor, not
 
 _MESSAGES_KEPT = 64 * 1024
 _JOB_PREFIX = "pagero-gs-"
+_SPARE_MAX_AGE = 6 * 3600.0
+"""A Ghostscript kept waiting longer is replaced: tmp cleaners (systemd-tmpfiles) may remove old folders."""
 _PAPER_SIZES = {"A4": "a4", "LETTER": "letter"}
 
 
@@ -212,6 +214,7 @@ class _Started:
     key: _Key
     process: subprocess.Popen[bytes]
     job: Path
+    started: float = field(default_factory=time.monotonic)
 
     def discard(self) -> None:
         if self.process.poll() is None:  # never signal a group whose leader was reaped: its id may be reused
@@ -241,9 +244,10 @@ class _Warm:
             spare, self.spare = self.spare, None
         if spare is None:
             return None
-        if spare.key == key and spare.process.poll() is None:
+        fresh = time.monotonic() - spare.started < _SPARE_MAX_AGE and (spare.job / "tmp").is_dir()
+        if spare.key == key and spare.process.poll() is None and fresh:
             return spare
-        spare.discard()  # other limits or paper, or it died
+        spare.discard()  # other limits or paper; it died; or it waited so long its folder may have been cleaned
         return None
 
     def refill(self, key: _Key) -> None:

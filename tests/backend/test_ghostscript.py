@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -243,3 +244,20 @@ def test_folders_left_by_a_server_that_died_are_swept_at_the_next_start(tmp_path
     finally:
         keep_warm(False)
     assert sorted(p.name for p in tmp_path.iterdir()) == [alive.name]
+
+
+def test_a_waiting_ghostscript_whose_folder_was_cleaned_away_is_not_used(invoice_ps: Path, tmp_path: Path) -> None:
+    root = tmp_path / "work"
+    root.mkdir()
+    try:
+        keep_warm(True, limits=Limits(), work_root=root)
+        spare = warm_ready(timeout=30)
+        assert spare is not None
+        (folder,) = root.iterdir()
+        shutil.rmtree(folder)  # as a tmp cleaner does to folders nobody touched for days
+        run = run_ghostscript(invoice_ps, tmp_path / "out.pdf", limits=Limits(), work_root=root)
+        assert run.process_id != spare
+        assert INVOICE_NUMBER in pypdf.PdfReader(tmp_path / "out.pdf").pages[0].extract_text()
+        assert not Path(f"/proc/{spare}").exists()  # stopped and reaped
+    finally:
+        keep_warm(False)
