@@ -263,16 +263,17 @@ class _Warm:
         started: _Started | None = None
         try:
             started = _start(key)
-        except OSError as error:
+            with self.lock:
+                if self.enabled and self.spare is None:
+                    self.spare, started = started, None
+            if started is not None:
+                started.discard()
+        except Exception as error:  # the next job then starts its own, and says what went wrong
             log.warning("could not start a Ghostscript ahead of the next job: %s", error)
-        with self.lock:
-            if self.enabled and self.spare is None:
-                self.spare, started = started, None
-        if started is not None:
-            started.discard()
-        with self.lock:
-            self.starting = False
-            self.settled.set()
+        finally:
+            with self.lock:
+                self.starting = False
+                self.settled.set()
 
     def stop(self) -> None:
         """No more spares; the one waiting is stopped and its job directory removed."""
