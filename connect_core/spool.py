@@ -181,6 +181,9 @@ class Spool:
             made = [self._new_folder() for _ in range(missing)]
             for doc_uuid in made:
                 os.close(os.open(self.jobs / doc_uuid / DOCUMENT, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+            # Every entry is made before any is fsynced: on a journalling file system the first
+            # fsync commits them all, and the others find nothing left to write.
+            for doc_uuid in made:
                 fsync_dir(self.jobs / doc_uuid)
             fsync_dir(self.jobs)
             with self._lock:
