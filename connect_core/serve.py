@@ -183,6 +183,8 @@ def run(config: Config, demo: bool = False) -> int:
             log_level="warning",
             access_log=False,
             lifespan="off",
+            # No proxy sits in front: X-Forwarded-For from a local process must not change who a client is.
+            proxy_headers=False,
             timeout_keep_alive=config["limits.idle_timeout"],
             http=guarded_http_protocol(float(config["limits.idle_timeout"])),
         ),

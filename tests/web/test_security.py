@@ -253,6 +253,22 @@ def test_wrong_passwords_slow_down_the_account_with_one_generic_message(office: 
         assert int(params["m"]) >= 19 * 1024 and int(params["t"]) >= 2
 
 
+def test_a_forwarded_for_header_does_not_change_the_address_that_is_throttled(server: Server) -> None:
+    """No proxy sits in front of the server: X-Forwarded-For is data, even from 127.0.0.1 (uvicorn's
+    default trusts it from there, which would give every failed login a fresh address)."""
+    statuses = []
+    for n in range(24):
+        session = requests.Session()
+        headers = {"X-Forwarded-For": f"10.9.{n}.1"}
+        token = re.search(r'name="csrf" value="([^"]+)"', session.get(f"{server.url}/login", headers=headers).text)
+        assert token is not None
+        answer = session.post(f"{server.url}/login", headers=headers, allow_redirects=False,
+                              data={"username": f"someone-{n}", "password": "wrong", "csrf": token.group(1)})
+        statuses.append(answer.status_code)
+    # Each name is new, so only the address (127.0.0.1 throughout) can be what blocks.
+    assert statuses[:20] == [401] * 20 and statuses[-1] == 429, statuses
+
+
 def test_an_old_weak_hash_is_upgraded_at_login(office: Office) -> None:
     weak = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1).hash("an old password")
     add_user(office.server.data_dir, "olduser", password="temporary password")
