@@ -196,7 +196,8 @@ class _Body:
     async def _raw(self) -> AsyncIterator[bytes]:
         while not self.done:
             try:
-                event = await asyncio.wait_for(self.receive(), self.idle_timeout)
+                async with asyncio.timeout(self.idle_timeout):  # no task per chunk, unlike wait_for
+                    event = await self.receive()
             except TimeoutError as error:
                 raise ClientStalled(f"nothing received for {self.idle_timeout:g} s") from error
             if event["type"] == "http.disconnect":
