@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 ARGS ?=
 
-.PHONY: install install-test run test lint bench clean
+.PHONY: install install-test run test lint bench screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,10 @@ lint: install-test
 
 bench: install-test
 	$(BIN)/python -m bench $(ARGS)
+
+## Refresh docs/screenshots/ from the browser tests (make test saves them under .test-cache/).
+screenshots: install-test
+	PAGERO_UPDATE_SCREENSHOTS=1 $(BIN)/python -m pytest -q tests/web $(ARGS)
 
 clean:
 	rm -rf $(VENV) .test-cache .pytest_cache .mypy_cache

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
 import subprocess
@@ -15,7 +16,10 @@ from playwright.sync_api import Page
 from tests.harness import REPO
 
 HERE = Path(__file__).resolve().parent
-SCREENSHOTS = REPO / "docs" / "screenshots"
+SCREENSHOTS = (REPO / "docs" / "screenshots" if os.environ.get("PAGERO_UPDATE_SCREENSHOTS")
+               else REPO / ".test-cache" / "screenshots")
+"""Where the browser tests save what they saw: ``.test-cache/`` so that ``make test`` leaves the
+checkout clean; ``make screenshots`` (``PAGERO_UPDATE_SCREENSHOTS=1``) refreshes the ones in the docs."""
 DESKTOP = {"width": 1280, "height": 860}
 PHONE = {"width": 390, "height": 844}
 PASSWORD = "correct horse battery"
