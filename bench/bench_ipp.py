@@ -11,10 +11,16 @@ to both:
   per client), to see each server without the client's process start-up;
 - Get-Printer-Attributes (``requested-attributes=all``) the same two ways.
 
+A third peer, the *HTTP floor*, is our own HTTP stack (uvicorn with the same protocol
+class and settings as ``serve``) answering every Print-Job at once with a fixed success,
+storing nothing: the sequential Print-Job phases run against it too, to show how much of
+each request is the web server and how much is the printer's durable hand-off.
+
 Prints a Markdown section with each metric for both printers and the ratio.
 Sizes: ``BENCH_IPP_JOBS`` (sequential jobs, 100), ``BENCH_IPP_PER_CLIENT`` (jobs per
 parallel client, 50), ``BENCH_IPP_GPA`` (attribute requests, 200), ``BENCH_IPP_ROUNDS`` (1:
-each phase is repeated, alternating which printer goes first, and the rounds pooled).
+each phase is repeated, alternating which printer goes first, and the rounds pooled),
+``BENCH_IPP_PHASES`` (all: a comma-separated list of phase numbers, 1-6, to run only those).
 """
 
 from __future__ import annotations
@@ -233,6 +239,8 @@ class Target:
 
     uri: str
     pid: int
+    stores: bool = True
+    """False for the HTTP floor, which keeps no jobs (and so has none to wait for)."""
 
 
 def cpu_seconds(pid: int) -> float:
@@ -341,6 +349,55 @@ def pagero(root: Path) -> Iterator[Target]:
         server.stop()
 
 
+def floor_main(port: int) -> None:
+    """The HTTP floor (``--floor PORT``): read each request whole, answer a fixed Print-Job success."""
+    import struct
+
+    import uvicorn
+
+    from ipp.asgi import guarded_http_protocol
+    from ipp.codec import Attribute, Group, GroupTag, Message, Tag, encode
+
+    async def app(scope: dict, receive: Callable, send: Callable) -> None:  # type: ignore[type-arg]
+        if scope["type"] != "http":
+            return
+        body, more = b"", True
+        while more:
+            event = await receive()
+            body += event.get("body", b"")
+            more = event.get("more_body", False)
+        major, minor, _operation, request_id = struct.unpack(">BBHi", body[:8].ljust(8, b"\0"))
+        answer = Message((major, minor), 0, request_id)  # the client's version, as RFC 8011 §4.1.8 asks
+        answer.groups.append(Group(GroupTag.OPERATION, [
+            Attribute.of("attributes-charset", Tag.CHARSET, "utf-8"),
+            Attribute.of("attributes-natural-language", Tag.NATURAL_LANGUAGE, "en")]))
+        answer.groups.append(Group(GroupTag.JOB, [
+            Attribute.of("job-id", Tag.INTEGER, 1),
+            Attribute.of("job-uri", Tag.URI, f"ipp://127.0.0.1:{port}/ipp/print/1"),
+            Attribute.of("job-state", Tag.ENUM, 5),
+            Attribute.of("job-state-reasons", Tag.KEYWORD, "none")]))
+        payload = encode(answer)
+        headers = [(b"content-type", b"application/ipp"), (b"content-length", str(len(payload)).encode())]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": payload})
+
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="off",
+                proxy_headers=False, timeout_keep_alive=30, http=guarded_http_protocol(30.0))
+
+
+@contextmanager
+def http_floor() -> Iterator[Target]:
+    """The HTTP floor on a free loopback port (see the module's docstring)."""
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, __file__, "--floor", str(port)], cwd=REPO)
+    try:
+        wait_for_port(port, proc)  # type: ignore[arg-type]
+        check_loopback_only(port)
+        yield Target(f"ipp://127.0.0.1:{port}/ipp/print", proc.pid, stores=False)
+    finally:
+        _stop(proc)
+
+
 def wait_idle(uri: str, timeout: float = 300.0) -> None:
     """Wait until the printer has no unfinished job, so one phase's backlog does not slow the next."""
     from ipp.codec import Attribute, Tag
@@ -418,12 +475,67 @@ def table(phases: list[tuple[str, Run, Run]]) -> list[str]:
     return lines
 
 
+def handoff_probe(folder: Path, document: Path, count: int = 300) -> list[float]:
+    """Seconds for the bare durable hand-off, in as little Python as it can be written.
+
+    Per job: the document written into an empty file whose name is already durable (as a
+    ready slot is) and fsynced, then one row inserted and committed in an SQLite WAL
+    database with ``synchronous=FULL``, on the same disk as the printers' spools.  No
+    HTTP, no IPP, no SQLAlchemy: the least any server that keeps this promise must add
+    to an answer.
+    """
+    import sqlite3
+
+    data = document.read_bytes()
+    folder.mkdir()
+    db = sqlite3.connect(folder / "probe.db", isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=FULL")
+    db.execute("CREATE TABLE jobs (id INTEGER PRIMARY KEY, uuid TEXT, name TEXT, sha256 TEXT, size INTEGER)")
+    slots = []
+    for n in range(count):
+        path = folder / f"slot-{n}"
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        slots.append(path)
+    dir_fd = os.open(folder, os.O_RDONLY)
+    os.fsync(dir_fd)
+    os.close(dir_fd)
+    seconds = []
+    for n, path in enumerate(slots):
+        began = time.perf_counter()
+        fd = os.open(path, os.O_WRONLY)
+        os.write(fd, data)
+        os.fsync(fd)
+        os.close(fd)
+        db.execute("BEGIN IMMEDIATE")
+        db.execute("INSERT INTO jobs (uuid, name, sha256, size) VALUES (?, ?, ?, ?)",
+                   (f"{n:036d}", "one-page.pdf", "0" * 64, len(data)))
+        db.execute("COMMIT")
+        seconds.append(time.perf_counter() - began)
+    db.close()
+    return seconds
+
+
+def floor_table(phases: list[tuple[str, Run, Run, Run]]) -> list[str]:
+    """Accepted/s and p50 of ippeveprinter, ours and the HTTP floor, each as a ratio to ippeveprinter."""
+    lines = ["| phase | metric | ippeveprinter | Pagero | HTTP floor | Pagero / eve | floor / eve |",
+             "|---|---|---:|---:|---:|---:|---:|"]
+    for name, eve, ours, floor in phases:
+        for metric, a, b, c in (("accepted/s", eve.rate, ours.rate, floor.rate),
+                                ("p50 ms", eve.ms(0.5), ours.ms(0.5), floor.ms(0.5))):
+            lines.append(f"| {name} | {metric} | {_fmt(a)} | {_fmt(b)} | {_fmt(c)} | "
+                         f"{b / a:.2f} | {c / a:.2f} |" if a else f"| {name} | {metric} | – | – | – | – | – |")
+    return lines
+
+
 def measured(target: Target, measure: Callable[[str], Run]) -> Run:
     """One phase against one idle printer, with the CPU it spends until it is idle again."""
-    wait_idle(target.uri)
+    if target.stores:
+        wait_idle(target.uri)
     before = cpu_seconds(target.pid)
     run = measure(target.uri)
-    wait_idle(target.uri)
+    if target.stores:
+        wait_idle(target.uri)
     run.cpu = cpu_seconds(target.pid) - before
     return run
 
@@ -438,45 +550,64 @@ def main() -> None:
         gpa_test = root / "gpa-all.test"
         gpa_test.write_text(GPA_TEST)
         facts = machine_facts(root)
-        plan: list[tuple[str, Callable[[str], Run]]] = [
+        # (name, measurement, whether the HTTP floor runs it too)
+        plan: list[tuple[str, Callable[[str], Run], bool]] = [
             (f"Print-Job, ipptool per job, sequential ×{JOBS}",
-             lambda uri: ipptool_run(uri, PRINT_JOB_TEST, document, 1, JOBS)),
+             lambda uri: ipptool_run(uri, PRINT_JOB_TEST, document, 1, JOBS), True),
             (f"Print-Job, ipptool per job, {CLIENTS} clients ×{PER_CLIENT}",
-             lambda uri: ipptool_run(uri, PRINT_JOB_TEST, document, CLIENTS, PER_CLIENT)),
+             lambda uri: ipptool_run(uri, PRINT_JOB_TEST, document, CLIENTS, PER_CLIENT), False),
             (f"Print-Job, keep-alive client, sequential ×{JOBS}",
-             lambda uri: python_run(uri, "print-job", document, 1, JOBS)),
+             lambda uri: python_run(uri, "print-job", document, 1, JOBS), True),
             (f"Print-Job, keep-alive clients, {CLIENTS} ×{PER_CLIENT}",
-             lambda uri: python_run(uri, "print-job", document, CLIENTS, PER_CLIENT)),
+             lambda uri: python_run(uri, "print-job", document, CLIENTS, PER_CLIENT), False),
             (f"Get-Printer-Attributes all, ipptool per request ×{GPA}",
-             lambda uri: ipptool_run(uri, gpa_test, None, 1, GPA)),
+             lambda uri: ipptool_run(uri, gpa_test, None, 1, GPA), False),
             (f"Get-Printer-Attributes all, keep-alive client ×{GPA}",
-             lambda uri: python_run(uri, "get-printer-attributes", document, 1, GPA)),
+             lambda uri: python_run(uri, "get-printer-attributes", document, 1, GPA), False),
         ]
-        with ippeveprinter(root) as eve, pagero(root) as ours:
+        only = {int(n) for n in os.environ.get("BENCH_IPP_PHASES", "").split(",") if n.strip()}
+        plan = [step for number, step in enumerate(plan, 1) if not only or number in only]
+        with ippeveprinter(root) as eve, pagero(root) as ours, http_floor() as floor:
             # Warm both up (imports, caches, the first database pages) outside the clock.
             for target in (eve, ours):
                 python_run(target.uri, "print-job", document, 1, 5)
                 python_run(target.uri, "get-printer-attributes", document, 1, 5)
             phases = []
-            for name, measure in plan:
+            floors = []
+            for name, measure, with_floor in plan:
                 pooled: dict[str, Run] = {}
                 for round_ in range(ROUNDS):
-                    # Alternate who goes first, so that a change in the machine's load hits both alike.
-                    order = [("eve", eve), ("ours", ours)] if round_ % 2 == 0 else [("ours", ours), ("eve", eve)]
+                    # Alternate who goes first, so that a change in the machine's load hits all alike.
+                    order = [("eve", eve), ("ours", ours), ("floor", floor)]
+                    if not with_floor:
+                        order.pop()
+                    if round_ % 2:
+                        order.reverse()
                     for key, target in order:
                         run = measured(target, measure)
                         pooled[key] = pooled[key] + run if key in pooled else run
                 phases.append((name, pooled["eve"], pooled["ours"]))
+                if with_floor:
+                    floors.append((name, pooled["eve"], pooled["ours"], pooled["floor"]))
                 print(f"measured: {name}", file=sys.stderr, flush=True)
         facts.append(f"- load average (1 min) at the end: {os.getloadavg()[0]:.2f}; "
                      f"the run took {time.monotonic() - started:.0f} s")
         rounds = f" (each phase {ROUNDS} rounds, pooled)" if ROUNDS > 1 else ""
         lines = ["## Printer (IPP)", "", *facts, "", f"Results{rounds}:", "", *table(phases), ""]
+        if floors:
+            handoff = handoff_probe(root / "handoff-probe", document)
+            lines += ["The HTTP floor (uvicorn as `serve` runs it, answering without storing anything) in the same "
+                      "rounds:", "", *floor_table(floors), "",
+                      f"The bare durable hand-off (document fsync + one SQLite WAL commit, no server; "
+                      f"`handoff_probe`), {len(handoff)} times right after: p50 {pct(handoff, 0.5) * 1000:.2f} ms, "
+                      f"p99 {pct(handoff, 0.99) * 1000:.2f} ms.", ""]
     print("\n".join(lines))
 
 
 if __name__ == "__main__":
     if len(sys.argv) == 6 and sys.argv[1] == "--client":
         client_main(sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5])
+    elif len(sys.argv) == 3 and sys.argv[1] == "--floor":
+        floor_main(int(sys.argv[2]))
     else:
         main()
