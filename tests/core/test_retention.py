@@ -7,6 +7,7 @@ from pathlib import Path
 
 from connect_core.retention import purge
 from connect_core.spool import Spool
+from connect_core.states import DONE, State
 from connect_core.store import open_database
 from tests.core.helpers import INVOICE, OTHER_INVOICE, cli, invoices
 
@@ -36,6 +37,36 @@ def test_retention_purges_only_final_state_copies_past_the_window(data_root: Pat
     finally:
         db.dispose()
     assert "local copy purged" in cli(data_dir, "show", str(deleted["id"])).stdout
+
+
+def test_retention_keeps_every_unfinished_state_and_purges_every_finished_one(data_root: Path) -> None:
+    """Each state of the life cycle in turn, past the window: only the states in DONE lose their copy."""
+    import sqlite3
+
+    data_dir = data_root / "data"
+    cli(data_dir, "import", str(INVOICE))
+    (row,) = invoices(data_dir)
+    db = open_database(None, data_dir)
+    spool = Spool(data_dir / "spool")
+    later = dt.datetime.now(dt.UTC).replace(tzinfo=None) + dt.timedelta(days=31)
+    purged_states = []
+    try:
+        folder = spool.jobs / _folder(db, row["id"])
+        for state in State:
+            with sqlite3.connect(data_dir / "connect.db") as conn:
+                conn.execute("UPDATE invoices SET state = ?, purged_at = NULL WHERE id = ?", (state.value, row["id"]))
+            if not folder.exists():  # put back what the previous finished state purged
+                folder.mkdir()
+                (folder / "document").write_bytes(INVOICE.read_bytes())
+            if purge(db, spool, days=30, now=later) == [row["id"]]:
+                assert not folder.exists(), state
+                purged_states.append(state)
+            else:
+                assert folder.exists(), state
+    finally:
+        db.dispose()
+    assert set(purged_states) == set(DONE)
+    assert {State.QUEUED, State.UPLOADING, State.SENT, State.NEEDS_ATTENTION, State.READY} & set(purged_states) == set()
 
 
 def _folder(db: object, invoice_id: int) -> str:
