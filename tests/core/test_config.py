@@ -51,6 +51,15 @@ def test_unusable_folder_is_named(tmp_path: Path) -> None:
     try:
         with pytest.raises(ConfigError, match="inbound.folder: the folder .* cannot be read and written"):
             load_config(config)
+        # ... and serve stops on it with that one line, before it opens anything.
+        result = subprocess.run(
+            [sys.executable, "-m", "connect_core.cli", "serve", "--config", str(config), "--data-dir",
+             str(tmp_path / "data"), "--listen", "127.0.0.1:9"],
+            capture_output=True, text=True, cwd=REPO, timeout=60,
+        )
+        assert result.returncode == 2, result.stderr
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and "inbound.folder: the folder" in lines[0], result.stderr
     finally:
         if os.geteuid() == 0:
             subprocess.run(["umount", str(folder)], check=True)
