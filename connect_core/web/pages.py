@@ -61,6 +61,12 @@ STATE_WORDS = {
     "deleted": "Deleted", "uploading": "Sending", "sent": "Sent", "delivered": "Delivered",
     "fetched": "Fetched by recipient", "accepted": "Accepted", "rejected": "Rejected", "cancelled": "Cancelled",
 }
+DELIVERY_WORDS = {
+    # Pagero Online's deliveryStatus values; anything else is shown as the service sent it.
+    "Processing": "being processed at Pagero Online", "AwaitingInteraction": "waiting for a person at Pagero Online",
+    "Error": "error at Pagero Online", "Done": "delivered", "DoneFetched": "fetched by the recipient",
+    "Undeliverable": "undeliverable", "Cancelled": "cancelled",
+}
 ACTION_WORDS = {"approve": "Approve duplicate", "resend": "Resend", "restart": "Restart", "delete": "Delete"}
 DONE_WORDS = {"approve": "approved", "resend": "queued to be sent again", "restart": "restarted at Pagero Online",
               "delete": "deleted", "send": "queued for sending"}
@@ -103,7 +109,8 @@ def _source(source: str) -> str:
 
 
 templates.filters.update(when=_when, dash=_dash, source=_source)
-templates.globals.update(money=_money, state_words=STATE_WORDS, action_words=ACTION_WORDS)
+templates.globals.update(money=_money, state_words=STATE_WORDS, action_words=ACTION_WORDS,
+                         delivery_words=DELIVERY_WORDS)
 
 
 # -- rendering -----------------------------------------------------------------------------

@@ -82,6 +82,9 @@ def test_printed_invoice_appears_live_is_sent_delivered_found_and_shown(
         expect(page.locator("[data-field=invoice_number]")).to_contain_text(number)
         expect(page.locator("[data-field=buyer]")).to_contain_text(buyer)
         expect(page.locator("[data-test=job]")).to_contain_text("Invoice from the ERP")
+        # Pagero Online's deliveryStatus in words, not its code (DoneFetched).
+        expect(page.locator("[data-test=job]")).to_contain_text(
+            re.compile("Production — (delivered|fetched by the recipient)"))
         frame = page.locator("iframe[data-test=pdf]")
         expect(frame).to_be_visible()
         pdf = context.request.get(pdf_url)
