@@ -171,6 +171,28 @@ class Attribute:
         return [v.value for v in self.values]
 
 
+class FixedAttribute(Attribute):
+    """An attribute that is never changed after it is made (a printer's static attributes).
+
+    Its wire form is encoded the first time it is needed and reused by every later
+    :func:`encode`; changing its values afterwards would not be seen on the wire.
+    """
+
+    _wire: bytes | None = None
+
+    @classmethod
+    def fixed(cls, attribute: Attribute) -> FixedAttribute:
+        return cls(attribute.name, list(attribute.values))
+
+    @property
+    def wire(self) -> bytes:
+        if self._wire is None:
+            out: list[bytes] = []
+            _encode_values(self.name, self.values, out)
+            self._wire = b"".join(out)
+        return self._wire
+
+
 @dataclass
 class Group:
     """An attribute group (operation, job, printer, unsupported, ...)."""
@@ -278,7 +300,10 @@ def encode(message: Message) -> bytes:
     for group in message.groups:
         out.append(bytes([group.tag]))
         for attribute in group.attributes:
-            _encode_values(attribute.name, attribute.values, out)
+            if isinstance(attribute, FixedAttribute):
+                out.append(attribute.wire)
+            else:
+                _encode_values(attribute.name, attribute.values, out)
     out.append(bytes([GroupTag.END]))
     return b"".join(out)
 

@@ -24,6 +24,7 @@ from ipp.codec import (
     TEXT_TAGS,
     Attribute,
     Collection,
+    FixedAttribute,
     Group,
     GroupTag,
     Message,
@@ -132,9 +133,10 @@ class Printer:
         self.started = time.time()
         self.config_changed = _now()
         self.state_changed = _now()
-        self._template = A.job_template_attributes(config)
-        self._description = A.printer_description_attributes(config)
-        self._media_col_database = A.media_col_database(config)
+        # Static for the printer's life: encoded once, then copied into every answer as bytes.
+        self._template = [FixedAttribute.fixed(a) for a in A.job_template_attributes(config)]
+        self._description = [FixedAttribute.fixed(a) for a in A.printer_description_attributes(config)]
+        self._media_col_database = FixedAttribute.fixed(A.media_col_database(config))
         self._operations: dict[int, Callable[[Request], Awaitable[Message]]] = {
             Operation.PRINT_JOB: self.print_job,
             Operation.VALIDATE_JOB: self.validate_job,

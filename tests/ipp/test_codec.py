@@ -20,6 +20,7 @@ from ipp.codec import (
     OUT_OF_BAND,
     Attribute,
     Collection,
+    FixedAttribute,
     Group,
     GroupTag,
     IppError,
@@ -152,6 +153,16 @@ def test_every_value_tag_round_trips(tag: int, data: st.DataObject) -> None:
 def test_any_message_round_trips(message: Message) -> None:
     """Mixed 1setOf tags, nested collections, many and repeated groups: all kept, in order."""
     assert roundtrip(message) == message
+
+
+@FAST
+@given(MESSAGES)
+def test_fixed_attributes_encode_exactly_as_plain_ones_every_time(message: Message) -> None:
+    """The printer's static attributes are encoded once and reused: the bytes must not differ."""
+    fixed = Message(message.version, message.code, message.request_id, [
+        Group(group.tag, [FixedAttribute.fixed(a) for a in group.attributes]) for group in message.groups])
+    assert encode(fixed) == encode(message)
+    assert encode(fixed) == encode(message)  # the second time from the kept bytes
 
 
 @FAST
