@@ -61,3 +61,16 @@ def test_test_and_certification_send_modes_reach_the_service(data_root: Path, em
         assert by_reference == {rows[0]["uuid"]: "Test", rows[1]["uuid"]: "Certification"}
     finally:
         server.stop()
+
+
+def test_automatic_mode_sends_in_the_configured_environment(data_root: Path, emulator: Emulator) -> None:
+    """online.environment (here from its environment variable) is what automatic sending uses; the banner says so."""
+    server = Server(data_root / "data", config=emulator.product_config(data_root / "c.yaml"),
+                    extra_env={"PAGERO_ONLINE_ENVIRONMENT": "Test"}).start()
+    try:
+        assert Client(server.uri).print_file(INVOICE).code == StatusCode.SUCCESSFUL_OK
+        rows = wait_until(lambda: all_in(server.data_dir, DELIVERED, 1), message="not delivered")
+        assert [(f["senderReference"], f["sendMode"]) for f in emulator.files()] == [(rows[0]["uuid"], "Test")]
+        assert "automatic mode, Test environment" in server.log_text()
+    finally:
+        server.stop()
