@@ -160,6 +160,37 @@ def cmd_restart(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+def cmd_inbound(args: argparse.Namespace, config: Config) -> int:
+    """List received invoices; with --fetch, ask Pagero Online first and download the named ones (or all)."""
+    from connect_core.inbound import list_inbound, make_inbound
+    from connect_core.online.client import OnlineError
+
+    with _store(config) as (db, _spool):
+        if args.fetch is not None or args.check:
+            receiver = make_inbound(config, db)
+            if receiver is None:
+                raise ConnectError("no Pagero Online account is configured (online.username)")
+            try:
+                listed = receiver.list_received()
+                fetched = receiver.fetch(None if args.fetch == ["all"] else [int(n) for n in args.fetch]) \
+                    if args.fetch is not None else []
+            except OnlineError as error:
+                raise ConnectError(f"Pagero Online: {error.message}") from error
+            except ValueError as error:
+                raise ConnectError("name the received invoices to fetch by number, or use --fetch all") from error
+            print(f"{listed} new at Pagero Online; {len(fetched)} saved in {receiver.folder}.")
+        rows = list_inbound(db)
+    if args.json:
+        print(json.dumps(rows, indent=1))
+        return 0
+    if not rows:
+        print("No received invoices.")
+    for row in rows:
+        where = f"  {row['path']}" if row["path"] else ""
+        print(f"{row['id']:>6}  {row['state']:<10} {row['number'] or '-':<20} {row['sender'] or '-':<30}{where}")
+    return 0
+
+
 def cmd_online_emulator(args: argparse.Namespace, config: Config) -> int:
     from connect_core.online.emulator import main as emulator_main
 
@@ -323,6 +354,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     restarting = _command(commands, "restart", "restart an invoice stopped in Error at Pagero Online", cmd_restart)
     restarting.add_argument("id", type=int)
+
+    receiving = _command(commands, "inbound", "list received invoices; --fetch downloads them", cmd_inbound)
+    receiving.add_argument("--check", action="store_true", help="ask Pagero Online for new received invoices first")
+    receiving.add_argument("--fetch", nargs="+", metavar="ID",
+                           help="download these received invoices (or 'all') into inbound.folder")
+    receiving.add_argument("--json", action="store_true")
 
     emulator = _command(commands, "online-emulator", "run a local emulator of the Pagero Online API",
                         cmd_online_emulator)

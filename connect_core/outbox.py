@@ -440,8 +440,8 @@ def _visible_row(conn: Connection, invoice_id: int, actor: Actor) -> Any:
     return row
 
 
-def make_outbox(config: Config, db: Database, spool: Spool) -> Outbox | None:
-    """The uploader for the configured Pagero Online account, or None when no account is set up."""
+def online_client(config: Config) -> OnlineClient | None:
+    """A client for the configured Pagero Online account, or None when no account is set up."""
     if not config["online.username"]:
         return None
     settings = OnlineSettings(
@@ -449,7 +449,14 @@ def make_outbox(config: Config, db: Database, spool: Spool) -> Outbox | None:
         password=config["online.password"], company_id=config["online.company_id"],
         environment=config["online.environment"],
     )
-    client = OnlineClient(settings, token_file=config.data_dir / "online-token.json")
+    return OnlineClient(settings, token_file=config.data_dir / "online-token.json")
+
+
+def make_outbox(config: Config, db: Database, spool: Spool) -> Outbox | None:
+    """The uploader for the configured Pagero Online account, or None when no account is set up."""
+    client = online_client(config)
+    if client is None:
+        return None
     policy = SendingPolicy(max_retry_delay=float(config["sending.max_retry_delay"]),
                            max_attempts=config["sending.max_attempts"],
                            poll_interval=float(config["sending.poll_seconds"]),

@@ -17,6 +17,7 @@ import uvicorn
 
 from connect_core.config import Config
 from connect_core.hotfolder import HotFolder
+from connect_core.inbound import make_inbound
 from connect_core.intake import PrintIntake
 from connect_core.outbox import make_outbox
 from connect_core.pipeline import Pipeline, make_pipeline
@@ -195,17 +196,22 @@ def run(config: Config, demo: bool = False) -> int:
     product.pipeline.start()
     if outbox is not None:
         outbox.start()
-    uploader = {"outbox": outbox}
+    receiver = make_inbound(config, product.db)
+    if receiver is not None:
+        receiver.start()
+    uploader: dict[str, Any] = {"outbox": outbox, "inbound": receiver}
 
     def new_account(changed: Config) -> None:
-        """The admin saved settings: the uploader uses the account in force from now on."""
-        old = uploader["outbox"]
-        if old is not None:
-            old.stop()
-        fresh = make_outbox(changed, product.db, product.spool)
-        if fresh is not None:
-            fresh.start()
-        uploader["outbox"] = fresh
+        """The admin saved settings: the uploader and the receiver use the account in force from now on."""
+        for key, make in (("outbox", lambda: make_outbox(changed, product.db, product.spool)),
+                          ("inbound", lambda: make_inbound(changed, product.db))):
+            old = uploader[key]
+            if old is not None:
+                old.stop()
+            fresh = make()
+            if fresh is not None:
+                fresh.start()
+            uploader[key] = fresh
 
     product.on_settings.append(new_account)
     retention = RetentionTimer(product.db, product.spool, config["retention.days"])
@@ -223,8 +229,9 @@ def run(config: Config, demo: bool = False) -> int:
         if hot_folder is not None:
             hot_folder.stop()
         retention.stop()
-        if uploader["outbox"] is not None:
-            uploader["outbox"].stop()
+        for key in ("inbound", "outbox"):
+            if uploader[key] is not None:
+                uploader[key].stop()
         if emulator is not None:
             emulator.shutdown()
         product.pipeline.stop()

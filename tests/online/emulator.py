@@ -15,8 +15,11 @@ from tests.harness import REPO, free_port, wait_for_port
 
 
 class Emulator:
-    def __init__(self, data_dir: Path, step_seconds: float = 0.3, token_seconds: int = 300) -> None:
+    def __init__(self, data_dir: Path, step_seconds: float = 0.3, token_seconds: int = 300,
+                 inbound: Path | None = None) -> None:
         self.data_dir = data_dir
+        self.inbound = inbound
+        """A folder of UBL/CII e-invoices the emulator offers as received invoices."""
         self.port = free_port()
         self.step_seconds = step_seconds
         self.token_seconds = token_seconds
@@ -31,6 +34,8 @@ class Emulator:
         argv = [sys.executable, "-c", "import sys; from connect_core.online.emulator import main; sys.exit(main())",
                 "--listen", f"127.0.0.1:{self.port}", "--data-dir", str(self.data_dir),
                 "--step-seconds", str(self.step_seconds), "--token-seconds", str(self.token_seconds)]
+        if self.inbound is not None:
+            argv += ["--inbound", str(self.inbound)]
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
         wait_for_port(self.port, self.proc)
