@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -431,10 +432,17 @@ def main(argv: list[str] | None = None) -> int:
             config_file = default_config_file()
         config = load_config(config_file, overrides)
         handler: Handler = args.handler
-        return handler(args, config)
+        code = handler(args, config)
+        sys.stdout.flush()  # inside the try: a reader that went away is handled below, not at exit
+        return code
     except ConnectError as error:
         print(f"pagero-connect: {error}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # The reader went away (`pagero-connect list | head`): stop quietly, as other tools do.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":

@@ -202,7 +202,11 @@ def _mapping(value: object) -> dict[str, Any]:
 
 
 def _text(value: object, limit: int = 300) -> str | None:
-    return str(value)[:limit] if isinstance(value, str | int) and str(value) else None
+    """A name or number from the service as one line of text (line breaks and tabs become spaces)."""
+    if not isinstance(value, str | int):
+        return None
+    text = " ".join(str(value).split())[:limit]
+    return text or None
 
 
 def _date(value: object) -> dt.date | None:

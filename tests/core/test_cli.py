@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 from tests.core.helpers import INVOICE, OTHER_INVOICE, cli, invoices
+from tests.harness import REPO
 
 
 def test_import_lists_and_shows(data_root: Path) -> None:
@@ -30,3 +33,14 @@ def test_unknown_invoice_is_a_clear_error(data_root: Path) -> None:
     result = cli(data_root / "data", "show", "999", check=False)
     assert result.returncode == 2
     assert result.stderr.strip() == "pagero-connect: invoice 999 not found"
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly(data_root: Path) -> None:
+    """`pagero-connect list | head`: no traceback when the pipe closes before the output is written."""
+    proc = subprocess.Popen([sys.executable, "-m", "connect_core.cli", "list", "--data-dir", str(data_root / "d")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # the reader is gone before anything is written
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(60) == 141, stderr
+    assert "Traceback" not in stderr and "BrokenPipeError" not in stderr, stderr

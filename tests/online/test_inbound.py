@@ -32,6 +32,8 @@ def seeded(data_root: Path) -> Iterator[Emulator]:
     hostile = folder / SEEDS[2]
     text, count = re.subn(r"(<rsm:ExchangedDocument>\s*<ram:ID>)", r"\1../../escape-", hostile.read_text("utf-8"))
     assert count == 1
+    text, count = re.subn(r"(<ram:SellerTradeParty>.*?<ram:Name>)[^<]*", "\\1Evil\n\tCorp  Ltd", text, flags=re.S)
+    assert count == 1
     hostile.write_text(text, encoding="utf-8")
     emulator = Emulator(data_root / "emulator", inbound=folder).start()
     yield emulator
@@ -70,6 +72,7 @@ def test_automatic_mode_saves_each_received_invoice_once_and_acknowledges_it(
         # The number the service sent is kept as data, never used as a name.
         assert any(row["number"] and row["number"].startswith("../../escape-") for row in rows)
         assert not list(data_root.glob("escape*")) and not list(folder.parent.parent.glob("escape*"))
+        assert "Evil Corp Ltd" in {row["sender"] for row in rows}  # one line of text, whatever was sent
     finally:
         server.stop()
     # Started again: nothing is saved twice.
