@@ -48,15 +48,24 @@ def cmd_list(args: argparse.Namespace, config: Config) -> int:
 
     with _store(config) as (db, _spool):
         rows = list_invoices(db, state=args.state, limit=args.limit)
-    if args.json:
+
+    def line(row: dict[str, Any]) -> str:
+        number = row["invoice_number"] or "-"
+        reason = f"  ({row['reason']})" if row["reason"] else ""
+        return f"{row['id']:>6}  {row['state']:<18} job {row['job_id']:<6} {number:<20} {row['created']}{reason}"
+
+    return _print_rows(rows, args.json, "No invoices.", line)
+
+
+def _print_rows(rows: list[dict[str, Any]], as_json: bool, empty: str, line: Callable[[dict[str, Any]], str]) -> int:
+    """A listing command's output: the rows as JSON, or one line each (``empty`` when there are none)."""
+    if as_json:
         print(json.dumps(rows, indent=1))
         return 0
     if not rows:
-        print("No invoices.")
+        print(empty)
     for row in rows:
-        number = row["invoice_number"] or "-"
-        reason = f"  ({row['reason']})" if row["reason"] else ""
-        print(f"{row['id']:>6}  {row['state']:<18} job {row['job_id']:<6} {number:<20} {row['created']}{reason}")
+        print(line(row))
     return 0
 
 
@@ -181,15 +190,12 @@ def cmd_inbound(args: argparse.Namespace, config: Config) -> int:
                 raise ConnectError("name the received invoices to fetch by number, or use --fetch all") from error
             print(f"{listed} new at Pagero Online; {len(fetched)} saved in {receiver.folder}.")
         rows = list_inbound(db)
-    if args.json:
-        print(json.dumps(rows, indent=1))
-        return 0
-    if not rows:
-        print("No received invoices.")
-    for row in rows:
+
+    def line(row: dict[str, Any]) -> str:
         where = f"  {row['path']}" if row["path"] else ""
-        print(f"{row['id']:>6}  {row['state']:<10} {row['number'] or '-':<20} {row['sender'] or '-':<30}{where}")
-    return 0
+        return f"{row['id']:>6}  {row['state']:<10} {row['number'] or '-':<20} {row['sender'] or '-':<30}{where}"
+
+    return _print_rows(rows, args.json, "No received invoices.", line)
 
 
 def cmd_online_emulator(args: argparse.Namespace, config: Config) -> int:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import threading
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -29,9 +28,11 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 
+from connect_core.config import Config
 from connect_core.invoices import utcnow
 from connect_core.online.client import OnlineClient, OnlineError
-from connect_core.spool import fsync_dir
+from connect_core.outbox import online_client
+from connect_core.spool import write_durably
 from connect_core.store import Database
 from connect_core.store.schema import inbound_documents
 
@@ -132,20 +133,9 @@ class Inbound:
 
     def _download(self, row_id: int, remote_id: str) -> Path:
         data = self.client.target_document(remote_id)
-        self.folder.mkdir(parents=True, exist_ok=True)
         suffix = ".pdf" if data[:5] == b"%PDF-" else ".xml"
         target = self.folder / f"received-{row_id:06d}{suffix}"
-        partial = self.folder / f".received-{row_id:06d}.part"
-        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0), 0o640)
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(partial, target)
-        fsync_dir(self.folder)
+        write_durably(target, data, 0o640)
         with self.db.writer.begin() as conn:
             conn.execute(update(inbound_documents).where(inbound_documents.c.id == row_id)
                          .values(state=DOWNLOADED, path=str(target)))
@@ -175,10 +165,8 @@ class Inbound:
             self._stop.wait(self.poll_interval)
 
 
-def make_inbound(config: Any, db: Database) -> Inbound | None:
+def make_inbound(config: Config, db: Database) -> Inbound | None:
     """The receiver for the configured Pagero Online account, or None when no account is set up."""
-    from connect_core.outbox import online_client
-
     client = online_client(config)
     if client is None:
         return None

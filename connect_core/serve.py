@@ -199,19 +199,19 @@ def run(config: Config, demo: bool = False) -> int:
     receiver = make_inbound(config, product.db)
     if receiver is not None:
         receiver.start()
-    uploader: dict[str, Any] = {"outbox": outbox, "inbound": receiver}
+    online: dict[str, Any] = {"outbox": outbox, "inbound": receiver}  # the workers of the Online account
 
     def new_account(changed: Config) -> None:
         """The admin saved settings: the uploader and the receiver use the account in force from now on."""
         for key, make in (("outbox", lambda: make_outbox(changed, product.db, product.spool)),
                           ("inbound", lambda: make_inbound(changed, product.db))):
-            old = uploader[key]
+            old = online[key]
             if old is not None:
                 old.stop()
             fresh = make()
             if fresh is not None:
                 fresh.start()
-            uploader[key] = fresh
+            online[key] = fresh
 
     product.on_settings.append(new_account)
     retention = RetentionTimer(product.db, product.spool, config["retention.days"])
@@ -230,8 +230,8 @@ def run(config: Config, demo: bool = False) -> int:
             hot_folder.stop()
         retention.stop()
         for key in ("inbound", "outbox"):
-            if uploader[key] is not None:
-                uploader[key].stop()
+            if online[key] is not None:
+                online[key].stop()
         if emulator is not None:
             emulator.shutdown()
         product.pipeline.stop()

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from connect_core.errors import ConnectError
+from connect_core.spool import write_durably
 
 SERVICE = "pagero-connect"
 UNIT_NAME = f"{SERVICE}.service"
@@ -201,7 +202,7 @@ def install_service(options: InstallOptions) -> list[str]:
     _check_user_can_run(user, command[:-3])
     done.append(_ensure_config(config, pwd.getpwnam(user).pw_gid, group))
     unit_path = unit_dir / UNIT_NAME
-    _write_atomically(unit_path, render_unit(command, user, group), 0o644)
+    write_durably(unit_path, render_unit(command, user, group).encode("utf-8"), 0o644)
     done.append(f"Wrote {unit_path} (runs {' '.join(command)} as {user}).")
     done.append(_start(options.start, user, command))
     return done
@@ -270,16 +271,6 @@ def _ensure_config(config: Path, gid: int, group: str) -> str:
         os.fsync(handle.fileno())
     return (f"Wrote the configuration {config} (root:{group}, mode 0640); "
             "add the Pagero Online account under online:.")
-
-
-def _write_atomically(path: Path, text: str, mode: int) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.chmod(tmp, mode)
-    with open(tmp, "rb") as handle:
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
 
 
 def systemd_running() -> bool:

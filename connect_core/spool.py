@@ -43,6 +43,28 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def write_durably(path: Path, data: bytes, mode: int = 0o600) -> None:
+    """Put ``data`` at ``path`` whole or not at all: a hidden temporary beside it, fsync, rename, folder fsync."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.part")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0), mode)
+    try:
+        os.fchmod(fd, mode)  # an older leftover may have had other permissions
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        os.fsync(fd)
+        os.close(fd)
+        fd = -1
+        os.replace(partial, path)
+    except BaseException:
+        if fd >= 0:
+            os.close(fd)
+        partial.unlink(missing_ok=True)
+        raise
+    fsync_dir(path.parent)
+
+
 @dataclass(frozen=True)
 class StoredDocument:
     """A document that is durably in the spool."""

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from connect_core.spool import DOCUMENT, Spool
+from connect_core.spool import DOCUMENT, Spool, write_durably
 
 
 def wait_ready(spool: Spool, count: int) -> None:
@@ -135,3 +135,15 @@ def test_an_empty_document_taken_for_a_slot_and_removed_is_not_kept(tmp_path: Pa
     partial.write(b"%PDF-1.7 late")
     with pytest.raises(FileNotFoundError):
         spool.keep(partial)
+
+
+def test_write_durably_replaces_whole_or_leaves_the_old_file(tmp_path: Path) -> None:
+    target = tmp_path / "out" / "received-000001.xml"
+    write_durably(target, b"<first/>", 0o640)
+    assert target.read_bytes() == b"<first/>" and (target.stat().st_mode & 0o777) == 0o640
+    write_durably(target, b"<second/>" * 1000, 0o640)
+    assert target.read_bytes() == b"<second/>" * 1000
+    with pytest.raises(TypeError):
+        write_durably(target, "not bytes", 0o640)  # type: ignore[arg-type]  # fails after the temp file exists
+    assert target.read_bytes() == b"<second/>" * 1000
+    assert sorted(p.name for p in target.parent.iterdir()) == [target.name]  # no temporary left behind
