@@ -13,8 +13,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
-CORPUS = SHARED / "corpus"
+CORPUS = REPO / "tests" / "data" / "corpus"
+"""The invoices the tests print and receive (see its NOTICE for where they came from)."""
 CACHE = REPO / ".test-cache"
 IPPTOOL_DIR = Path("/usr/share/cups/ipptool")
 

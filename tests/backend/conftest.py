@@ -18,7 +18,7 @@ from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen import canvas
 
 REPO = Path(__file__).resolve().parents[2]
-CORPUS = (REPO / ".." / "shared" / "corpus").resolve()
+CORPUS = REPO / "tests" / "data" / "corpus"
 PRINTED = sorted((CORPUS / "printed").glob("*.pdf"))
 # A two-page ZUGFeRD invoice whose fonts are subsets without usable glyph names once printed.
 UNMAPPED_SOURCE = CORPUS / "printed" / "intarsys__EN16931__zugferd_2p0_EN16931_Einfach.pdf"
