@@ -37,7 +37,7 @@ def test_every_corpus_pdf_arrives_unchanged(server: Server) -> None:
     client = Client(server.uri)
     sent: dict[int, str] = {}
     pdfs = sorted((CORPUS / "printed").glob("*.pdf"))
-    assert len(pdfs) == 38
+    assert len(pdfs) >= 42, "the corpus in tests/data/corpus/printed"
     for pdf in pdfs:
         response = client.print_file(pdf, name=pdf.name)
         assert response.code == StatusCode.SUCCESSFUL_OK

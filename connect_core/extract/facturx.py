@@ -78,7 +78,7 @@ def read_xml(data: bytes, pages: tuple[int, int]) -> InvoiceFields:
     if root.tag not in ("CrossIndustryInvoice", "CrossIndustryDocument"):
         raise ExtractError(f"the embedded XML is not a CII invoice (root element {root.tag})")
     document = _child(root, "ExchangedDocument", "HeaderExchangedDocument")
-    transaction = _child(root, "SupplyChainTradeTransaction")
+    transaction = _child(root, "SupplyChainTradeTransaction", "SpecifiedSupplyChainTradeTransaction")
     agreement = _child(transaction, "ApplicableHeaderTradeAgreement", "ApplicableSupplyChainTradeAgreement")
     settlement = _child(transaction, "ApplicableHeaderTradeSettlement", "ApplicableSupplyChainTradeSettlement")
 

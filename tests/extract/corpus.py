@@ -64,6 +64,13 @@ _NS = {
     "ram": "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100",
     "udt": "urn:un:unece:uncefact:data:standard:UnqualifiedDataType:100",
 }
+"""CII D16B as Factur-X and ZUGFeRD 2 write it."""
+_NS_ZUGFERD_1 = {
+    "rsm": "urn:ferd:CrossIndustryDocument:invoice:1p0",
+    "ram": "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:12",
+    "udt": "urn:un:unece:uncefact:data:standard:UnqualifiedDataType:15",
+}
+"""ZUGFeRD 1.0 (CII D13B): other namespaces and other element names for the same business terms."""
 
 
 def xpath_truth(pdf: Path) -> dict[str, Any]:
@@ -71,21 +78,30 @@ def xpath_truth(pdf: Path) -> dict[str, Any]:
     xml = embedded_xml(PdfReader(pdf))
     assert xml is not None
     root = ET.fromstring(xml)  # noqa: S314 - the corpus files are trusted test data
-    settlement = "rsm:SupplyChainTradeTransaction/ram:ApplicableHeaderTradeSettlement"
-    agreement = "rsm:SupplyChainTradeTransaction/ram:ApplicableHeaderTradeAgreement"
+    if root.tag == "{urn:ferd:CrossIndustryDocument:invoice:1p0}CrossIndustryDocument":
+        namespaces, document = _NS_ZUGFERD_1, "rsm:HeaderExchangedDocument"
+        transaction = "rsm:SpecifiedSupplyChainTradeTransaction"
+        settlement = f"{transaction}/ram:ApplicableSupplyChainTradeSettlement"
+        agreement = f"{transaction}/ram:ApplicableSupplyChainTradeAgreement"
+        summation = f"{settlement}/ram:SpecifiedTradeSettlementMonetarySummation"
+    else:
+        namespaces, document = _NS, "rsm:ExchangedDocument"
+        settlement = "rsm:SupplyChainTradeTransaction/ram:ApplicableHeaderTradeSettlement"
+        agreement = "rsm:SupplyChainTradeTransaction/ram:ApplicableHeaderTradeAgreement"
+        summation = f"{settlement}/ram:SpecifiedTradeSettlementHeaderMonetarySummation"
 
     def text(path: str) -> str | None:
-        found = root.find(path, _NS)
+        found = root.find(path, namespaces)
         return " ".join(found.text.split()) if found is not None and found.text else None  # as the product shows it
 
     def date(path: str) -> dt.date | None:
         value = text(path)
         return dt.datetime.strptime(value, "%Y%m%d").date() if value else None
 
-    total = text(f"{settlement}/ram:SpecifiedTradeSettlementHeaderMonetarySummation/ram:GrandTotalAmount")
+    total = text(f"{summation}/ram:GrandTotalAmount")
     return {
-        "invoice_number": text("rsm:ExchangedDocument/ram:ID"),
-        "issue_date": date("rsm:ExchangedDocument/ram:IssueDateTime/udt:DateTimeString"),
+        "invoice_number": text(f"{document}/ram:ID"),
+        "issue_date": date(f"{document}/ram:IssueDateTime/udt:DateTimeString"),
         "due_date": date(f"{settlement}/ram:SpecifiedTradePaymentTerms/ram:DueDateDateTime/udt:DateTimeString"),
         "currency": text(f"{settlement}/ram:InvoiceCurrencyCode"),
         "total": Decimal(total) if total else None,
