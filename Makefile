@@ -30,13 +30,13 @@ run: install
 
 ## Install everything and run the whole test suite; exits non-zero on any failure.
 test: install-test
-	$(BIN)/ruff check ipp printer_backend connect_core tests bench
-	$(BIN)/mypy ipp printer_backend connect_core
+	$(BIN)/ruff check ipp printer_backend connect_core pagero_online_emulator tests bench
+	$(BIN)/mypy ipp printer_backend connect_core pagero_online_emulator
 	$(BIN)/python -m pytest -q $(ARGS)
 
 lint: install-test
-	$(BIN)/ruff check ipp printer_backend connect_core tests bench
-	$(BIN)/mypy ipp printer_backend connect_core
+	$(BIN)/ruff check ipp printer_backend connect_core pagero_online_emulator tests bench
+	$(BIN)/mypy ipp printer_backend connect_core pagero_online_emulator
 
 bench: install-test
 	$(BIN)/python -m bench $(ARGS)

@@ -24,7 +24,7 @@ sys.path.insert(0, str(REPO))
 
 from pypdf import PdfReader, PdfWriter  # noqa: E402
 
-from connect_core.extract import InvoiceFields, read_invoices  # noqa: E402
+from connect_core.pipeline.extract import InvoiceFields, read_invoices  # noqa: E402
 from tests.extract.corpus import Sample, rate_table, samples  # noqa: E402
 
 RUNS = int(os.environ.get("BENCH_RUNS", "20"))

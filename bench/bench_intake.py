@@ -111,7 +111,7 @@ def bench_intake(root: Path) -> list[str]:
 
 
 def bench_list(root: Path) -> list[str]:
-    from connect_core.invoices import list_invoices
+    from connect_core.invoices.service import list_invoices
     from connect_core.store import open_database
 
     data_dir = root / "listing"

@@ -22,9 +22,9 @@ sys.path.insert(0, str(REPO))
 
 import requests  # noqa: E402
 
+from connect_core.intake.spool import Spool  # noqa: E402
 from connect_core.online.client import OnlineClient, OnlineSettings  # noqa: E402
-from connect_core.outbox import Outbox, SendingPolicy  # noqa: E402
-from connect_core.spool import Spool  # noqa: E402
+from connect_core.online.outbox import Outbox, SendingPolicy  # noqa: E402
 from connect_core.store import open_database  # noqa: E402
 from tests.documents import invoice_pdf  # noqa: E402
 from tests.online.emulator import Emulator  # noqa: E402

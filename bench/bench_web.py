@@ -41,8 +41,8 @@ def pct(values: list[float], q: float) -> float:
 
 def fill(data_dir: Path) -> None:
     """100,000 invoices with fields, most of them sent, printed by five people."""
+    from connect_core.accounts.users import add_user
     from connect_core.store import open_database
-    from connect_core.users import add_user
 
     db = open_database(None, data_dir)
     add_user(db, "admin", PASSWORD, role="admin")

@@ -44,7 +44,7 @@ def cmd_serve(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_list(args: argparse.Namespace, config: Config) -> int:
-    from connect_core.invoices import list_invoices
+    from connect_core.invoices.service import list_invoices
 
     with _store(config) as (db, _spool):
         rows = list_invoices(db, state=args.state, limit=args.limit)
@@ -70,7 +70,7 @@ def _print_rows(rows: list[dict[str, Any]], as_json: bool, empty: str, line: Cal
 
 
 def cmd_show(args: argparse.Namespace, config: Config) -> int:
-    from connect_core.invoices import get_invoice
+    from connect_core.invoices.service import get_invoice
 
     with _store(config) as (db, _spool):
         data = get_invoice(db, args.id)
@@ -93,7 +93,7 @@ def cmd_show(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_approve(args: argparse.Namespace, config: Config) -> int:
-    from connect_core.invoices import approve
+    from connect_core.invoices.service import approve
 
     with _store(config) as (db, _spool):
         state = approve(db, args.id, automatic=config["sending.mode"] == "automatic")
@@ -102,7 +102,7 @@ def cmd_approve(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_delete(args: argparse.Namespace, config: Config) -> int:
-    from connect_core.invoices import delete
+    from connect_core.invoices.service import delete
 
     with _store(config) as (db, _spool):
         delete(db, args.id)
@@ -111,8 +111,8 @@ def cmd_delete(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_import(args: argparse.Namespace, config: Config) -> int:
-    from connect_core.intake import PrintIntake
-    from connect_core.pipeline import make_pipeline
+    from connect_core.intake.sink import PrintIntake
+    from connect_core.pipeline.worker import make_pipeline
 
     files = [Path(f) for f in args.files]
     missing = [str(f) for f in files if not f.is_file()]
@@ -138,7 +138,7 @@ def cmd_import(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_send(args: argparse.Namespace, config: Config) -> int:
-    from connect_core.outbox import send
+    from connect_core.online.outbox import send
 
     if not args.all and not args.ids:
         raise ConnectError("name the invoices to send, or use --all")
@@ -150,7 +150,7 @@ def cmd_send(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_resend(args: argparse.Namespace, config: Config) -> int:
-    from connect_core.outbox import resend
+    from connect_core.online.outbox import resend
 
     with _store(config) as (db, _spool):
         resend(db, args.id, confirm=args.yes)
@@ -159,7 +159,7 @@ def cmd_resend(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_restart(args: argparse.Namespace, config: Config) -> int:
-    from connect_core.outbox import make_outbox, restart
+    from connect_core.online.outbox import make_outbox, restart
 
     with _store(config) as (db, spool):
         outbox = make_outbox(config, db, spool)
@@ -172,8 +172,8 @@ def cmd_restart(args: argparse.Namespace, config: Config) -> int:
 
 def cmd_inbound(args: argparse.Namespace, config: Config) -> int:
     """List received invoices; with --fetch, ask Pagero Online first and download the named ones (or all)."""
-    from connect_core.inbound import list_inbound, make_inbound
     from connect_core.online.client import OnlineError
+    from connect_core.online.inbound import list_inbound, make_inbound
 
     with _store(config) as (db, _spool):
         if args.fetch is not None or args.check:
@@ -199,7 +199,7 @@ def cmd_inbound(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_online_emulator(args: argparse.Namespace, config: Config) -> int:
-    from connect_core.online.emulator import main as emulator_main
+    from pagero_online_emulator.command import main as emulator_main
 
     argv = ["--listen", args.listen, "--data-dir", str(args.data_dir or config.data_dir / "online-emulator"),
             "--step-seconds", str(args.step_seconds)]
@@ -211,7 +211,7 @@ def cmd_online_emulator(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_purge(args: argparse.Namespace, config: Config) -> int:
-    from connect_core.retention import purge
+    from connect_core.invoices.retention import purge
 
     with _store(config) as (db, spool):
         purged = purge(db, spool, config["retention.days"])
@@ -227,7 +227,7 @@ def cmd_convert(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_install_cups_queue(args: argparse.Namespace, config: Config) -> int:
-    from connect_core.cups_queue import default_uri, install_queue
+    from connect_core.intake.cups_queue import default_uri, install_queue
 
     uri = args.uri or default_uri(config.listen[1])
     backend = install_queue(args.name, uri, args.backend_dir, args.python)
@@ -236,7 +236,7 @@ def cmd_install_cups_queue(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_extract(args: argparse.Namespace, config: Config) -> int:
-    from connect_core.extract import load_templates, read_invoices, read_text
+    from connect_core.pipeline.extract import load_templates, read_invoices, read_text
 
     pdf = Path(args.file)
     if not pdf.is_file():
@@ -262,7 +262,7 @@ def cmd_extract(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_user_add(args: argparse.Namespace, config: Config) -> int:
-    from connect_core.users import add_user
+    from connect_core.accounts.users import add_user
 
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
@@ -283,7 +283,7 @@ def cmd_user_add(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_install_service(args: argparse.Namespace, config: Config) -> int:
-    from connect_core.service import InstallOptions, install_service
+    from connect_core.systemd import InstallOptions, install_service
 
     options = InstallOptions(user=args.user, config=args.service_config, unit_dir=args.unit_dir,
                              start=not args.no_start)
@@ -302,7 +302,7 @@ class _store:
         self.config = config
 
     def __enter__(self) -> tuple[Any, Any]:
-        from connect_core.spool import Spool
+        from connect_core.intake.spool import Spool
         from connect_core.store import open_database
 
         data_dir = self.config.data_dir

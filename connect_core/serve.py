@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import socket
 import sys
 import threading
@@ -16,13 +15,14 @@ from typing import Any
 import uvicorn
 
 from connect_core.config import Config
-from connect_core.hotfolder import HotFolder
-from connect_core.inbound import make_inbound
-from connect_core.intake import PrintIntake
-from connect_core.outbox import make_outbox
-from connect_core.pipeline import Pipeline, make_pipeline
-from connect_core.retention import RetentionTimer
-from connect_core.spool import Spool
+from connect_core.fsutil import write_durably
+from connect_core.intake.hotfolder import HotFolder
+from connect_core.intake.sink import PrintIntake
+from connect_core.intake.spool import Spool
+from connect_core.invoices.retention import RetentionTimer
+from connect_core.online.inbound import make_inbound
+from connect_core.online.outbox import make_outbox
+from connect_core.pipeline.worker import Pipeline, make_pipeline
 from connect_core.store import Database, open_database
 from connect_core.web.app import create_app
 from ipp.asgi import HttpLimits, IppApp, guarded_http_protocol
@@ -60,17 +60,13 @@ def printer_uuid(data_dir: Path) -> str:
         return f"urn:uuid:{value}"
     except (OSError, ValueError):
         value = str(uuid.uuid4())
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(value + "\n")
-        with open(tmp, "rb") as handle:
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        write_durably(path, f"{value}\n".encode(), mode=0o644)
         return f"urn:uuid:{value}"
 
 
 def start_demo_online(config: Config) -> tuple[Config, Any]:
     """Run the Pagero Online emulator in this process and point the configuration at it."""
-    from connect_core.online.emulator import default_inbound, make_server
+    from pagero_online_emulator.server import default_inbound, make_server
 
     emulator = make_server("127.0.0.1", 0, config.data_dir / "online-emulator", inbound=default_inbound())
     threading.Thread(target=emulator.serve_forever, kwargs={"poll_interval": 0.2}, name="online-emulator",

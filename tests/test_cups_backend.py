@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from connect_core.cups_backend import DISCOVERY_LINE
-from connect_core.cups_queue import unreachable_by_others
+from connect_core.intake.cups_backend import DISCOVERY_LINE
+from connect_core.intake.cups_queue import unreachable_by_others
 from tests.cupsd import Cupsd, private_cupsd
 from tests.harness import CORPUS, REPO, Server, free_port
 from tests.ippclient import Client
@@ -99,7 +99,7 @@ def run_backend(cupsd: Cupsd, device_uri: str, *args: str, stdin: bytes = b"") -
 
 
 def test_the_ppd_in_the_package_is_the_one_in_packaging_and_cups_accepts_it() -> None:
-    packaged = REPO / "connect_core" / "pagero.ppd"
+    packaged = REPO / "connect_core" / "intake" / "pagero.ppd"
     assert packaged.read_bytes() == (REPO / "packaging" / "pagero.ppd").read_bytes()
     result = subprocess.run(["cupstestppd", str(packaged)], capture_output=True, text=True)
     assert result.returncode == 0 and "PASS" in result.stdout, result.stdout

@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 
 from connect_core.config import load_config
-from connect_core.service import STATE_DIR, packaged_unit
+from connect_core.systemd import STATE_DIR, packaged_unit
 from tests.harness import REPO, free_port, wait_for_port
 from tests.ippclient import Client
 

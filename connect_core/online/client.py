@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 import time
 import urllib.parse
@@ -20,6 +19,7 @@ from typing import Any
 import requests
 
 from connect_core.errors import ConnectError
+from connect_core.fsutil import write_durably
 
 log = logging.getLogger("connect_core.online")
 
@@ -111,12 +111,7 @@ class OnlineClient:
     def _save_token(self) -> None:
         if self.token_file is None:
             return
-        tmp = self.token_file.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            json.dump(self._token, handle)
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, self.token_file)
+        write_durably(self.token_file, json.dumps(self._token).encode(), mode=0o600)
 
     def _grant(self, form: dict[str, str]) -> None:
         if self.settings.client_id:

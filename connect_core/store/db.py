@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,11 @@ from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine, create_engine, event
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def utcnow() -> dt.datetime:
+    """Now, as the store keeps every moment: UTC without a time zone (portable across databases)."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 @dataclass

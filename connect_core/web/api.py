@@ -19,11 +19,11 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from connect_core.accounts.users import ROLES, Session, User, add_user, list_users, set_print_names
 from connect_core.errors import ConnectError
-from connect_core.states import State
-from connect_core.users import ROLES, Session, User, add_user, list_users, set_print_names
+from connect_core.invoices.states import State
+from connect_core.settings import EDITABLE, save_settings, visible_settings
 from connect_core.web import pages
-from connect_core.web.settings import EDITABLE, save_settings, visible_settings
 from connect_core.web.site import Site
 from connect_core.web.views import ENVIRONMENTS, LIST_PARAMS, MAX_ID, HttpError, Param, parse_query, user_error
 

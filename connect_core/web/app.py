@@ -24,12 +24,12 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from connect_core.accounts.users import Session
 from connect_core.config import Config
-from connect_core.intake import PrintIntake
-from connect_core.pipeline import Pipeline
-from connect_core.spool import Spool
+from connect_core.intake.sink import PrintIntake
+from connect_core.intake.spool import Spool
+from connect_core.pipeline.worker import Pipeline
 from connect_core.store import Database
-from connect_core.users import Session
 from connect_core.web import api, pages
 from connect_core.web.icons import SIZES, icon_png
 from connect_core.web.security import SECURITY_HEADERS, UNSAFE, check_origin, check_token, current_session

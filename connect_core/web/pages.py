@@ -18,9 +18,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
-from connect_core.errors import ConnectError
-from connect_core.invoices import invoice_pdf
-from connect_core.users import (
+from connect_core.accounts.users import (
     Session,
     add_user,
     authenticate,
@@ -34,6 +32,9 @@ from connect_core.users import (
     start_session,
     user_count,
 )
+from connect_core.errors import ConnectError
+from connect_core.invoices.service import invoice_pdf
+from connect_core.settings import save_settings, visible_settings
 from connect_core.web import views
 from connect_core.web.security import (
     SESSION_COOKIE,
@@ -44,7 +45,6 @@ from connect_core.web.security import (
     set_session_cookie,
     timeouts,
 )
-from connect_core.web.settings import save_settings, visible_settings
 from connect_core.web.site import Site
 from connect_core.web.views import LIST_PARAMS, HttpError, invoice_list, parse_query
 

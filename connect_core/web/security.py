@@ -1,6 +1,6 @@
 """Who is asking, and whether a state-changing request really comes from our own pages.
 
-Sessions live in the store (:mod:`connect_core.users`); the browser holds only the
+Sessions live in the store (:mod:`connect_core.accounts.users`); the browser holds only the
 random id in an HttpOnly, SameSite=Strict cookie.  Every POST, PUT and DELETE needs
 the session's CSRF token (form field ``csrf`` or header ``X-CSRF-Token``) and, when the
 browser names an origin (``Origin``, else ``Referer``), it must be this site's own.  The
@@ -19,7 +19,7 @@ import urllib.parse
 from starlette.requests import Request
 from starlette.responses import Response
 
-from connect_core.users import Session, find_session
+from connect_core.accounts.users import Session, find_session
 from connect_core.web.site import Site
 from connect_core.web.views import HttpError
 

@@ -15,12 +15,12 @@ from typing import Any
 from sqlalchemy import func, select
 
 from connect_core.config import Config
-from connect_core.intake import PrintIntake
-from connect_core.invoices import Actor
+from connect_core.intake.sink import PrintIntake
+from connect_core.intake.spool import Spool
+from connect_core.invoices.service import Actor
+from connect_core.invoices.states import State
 from connect_core.online.client import OnlineClient, OnlineSettings
-from connect_core.pipeline import Pipeline
-from connect_core.spool import Spool
-from connect_core.states import State
+from connect_core.pipeline.worker import Pipeline
 from connect_core.store import Database, print_jobs
 from connect_core.store.schema import events, invoices
 from ipp.status import JobState

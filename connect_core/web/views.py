@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from connect_core.accounts.users import UserError
 from connect_core.errors import ConfigError, ConnectError
-from connect_core.invoices import (
+from connect_core.invoices.service import (
     SORTS,
     Actor,
     NotAllowed,
@@ -29,10 +30,9 @@ from connect_core.invoices import (
     list_invoices,
     sort_value,
 )
+from connect_core.invoices.states import State
 from connect_core.online.client import OnlineError
-from connect_core.outbox import resend, restart, send
-from connect_core.states import State
-from connect_core.users import UserError
+from connect_core.online.outbox import resend, restart, send
 from connect_core.web.site import VIEWS, Site
 
 MAX_ID = 2**53 - 1

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event
 
-from connect_core.intake import GroupCommit, PrintIntake
+from connect_core.intake.group_commit import GroupCommit
+from connect_core.intake.sink import PrintIntake
 from connect_core.store import Database, open_database
 from ipp.sink import JobTicket
 from ipp.status import JobState

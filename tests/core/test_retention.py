@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from connect_core.retention import purge
-from connect_core.spool import Spool
-from connect_core.states import DONE, State
+from connect_core.intake.spool import Spool
+from connect_core.invoices.retention import purge
+from connect_core.invoices.states import DONE, State
 from connect_core.store import open_database
 from tests.core.helpers import INVOICE, OTHER_INVOICE, cli, invoices
 

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from connect_core.spool import DOCUMENT, Spool, write_durably
+from connect_core.fsutil import write_durably
+from connect_core.intake.spool import DOCUMENT, Spool
 
 
 def wait_ready(spool: Spool, count: int) -> None:

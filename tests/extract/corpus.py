@@ -19,8 +19,8 @@ from typing import Any
 
 from pypdf import PdfReader, PdfWriter
 
-from connect_core.extract import InvoiceFields
-from connect_core.extract.facturx import XML_NAMES, embedded_xml, read_xml
+from connect_core.pipeline.extract import InvoiceFields
+from connect_core.pipeline.extract.facturx import XML_NAMES, embedded_xml, read_xml
 from tests.harness import CORPUS
 
 PRINTED = CORPUS / "printed"

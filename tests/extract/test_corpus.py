@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from connect_core.extract import InvoiceFields, read_invoices
-from connect_core.extract.fields import FIELD_NAMES
+from connect_core.pipeline.extract import InvoiceFields, read_invoices
+from connect_core.pipeline.extract.fields import FIELD_NAMES
 from tests.extract.corpus import BAR, Sample, misses, rate_table, rates, xpath_truth
 
 

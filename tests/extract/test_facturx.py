@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader, PdfWriter
 
-from connect_core.extract import ExtractError, read_invoices
-from connect_core.extract.facturx import parse_xml, read_xml
+from connect_core.pipeline.extract import ExtractError, read_invoices
+from connect_core.pipeline.extract.facturx import parse_xml, read_xml
 from tests.extract.corpus import Sample
 
 XXE = b"""<?xml version="1.0"?>

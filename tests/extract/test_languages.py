@@ -10,8 +10,8 @@ from decimal import Decimal
 
 import pytest
 
-from connect_core.extract.reader import invoice_number, lines_of, normalize, read_fields
-from connect_core.extract.values import find_amounts, parse_amount, parse_date
+from connect_core.pipeline.extract.reader import invoice_number, lines_of, normalize, read_fields
+from connect_core.pipeline.extract.values import find_amounts, parse_amount, parse_date
 
 
 def read(text: str) -> dict[str, object]:

@@ -8,9 +8,9 @@ import pikepdf
 import pytest
 from pypdf import PdfReader
 
-from connect_core.extract import invoice_ranges, read_invoices, read_text
-from connect_core.extract.reader import MAX_CONTENT_BYTES
-from connect_core.split import SplitError, split_pdf
+from connect_core.pipeline.extract import invoice_ranges, read_invoices, read_text
+from connect_core.pipeline.extract.reader import MAX_CONTENT_BYTES
+from connect_core.pipeline.split import SplitError, split_pdf
 from tests.extract.corpus import PRINTED, Sample, concatenate, ground_truth
 
 #: Three layouts, three producers, 2 + 1 + 3 pages.

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from connect_core.extract import ExtractError, load_templates, read_invoices
-from connect_core.extract.fields import FIELD_NAMES
+from connect_core.pipeline.extract import ExtractError, load_templates, read_invoices
+from connect_core.pipeline.extract.fields import FIELD_NAMES
 from tests.extract.corpus import Sample
 
 # The French layout of the FNFE examples (Facture/Avoir from "Au bon moulin").  A credit

@@ -31,7 +31,7 @@ class Emulator:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> Emulator:
-        argv = [sys.executable, "-c", "import sys; from connect_core.online.emulator import main; sys.exit(main())",
+        argv = [sys.executable, "-m", "pagero_online_emulator",
                 "--listen", f"127.0.0.1:{self.port}", "--data-dir", str(self.data_dir),
                 "--step-seconds", str(self.step_seconds), "--token-seconds", str(self.token_seconds)]
         if self.inbound is not None:

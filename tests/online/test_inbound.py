@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from connect_core.config import load_config
-from connect_core.inbound import DOWNLOADED, FETCHED, make_inbound
+from connect_core.online.inbound import DOWNLOADED, FETCHED, make_inbound
 from connect_core.store import open_database
 from tests.core.helpers import cli
 from tests.harness import CORPUS, Server

@@ -1,7 +1,7 @@
 """Housekeeping: local copies of finished invoices go after ``retention.days``.
 
-Only invoices whose work is done (:data:`connect_core.states.DONE`) are purged, never one still waiting; the row and its
-history stay (they are small and are the record of what was sent).
+Only invoices whose work is done (:data:`connect_core.invoices.states.DONE`) are purged, never one still
+waiting; the row and its history stay (they are small and are the record of what was sent).
 """
 
 from __future__ import annotations
@@ -13,13 +13,13 @@ import threading
 
 from sqlalchemy import func, select, update
 
-from connect_core.invoices import record, utcnow
-from connect_core.spool import Spool
-from connect_core.states import DONE
-from connect_core.store import Database
+from connect_core.intake.spool import Spool
+from connect_core.invoices.service import record
+from connect_core.invoices.states import DONE
+from connect_core.store import Database, utcnow
 from connect_core.store.schema import invoices
 
-log = logging.getLogger("connect_core.retention")
+log = logging.getLogger("connect_core.invoices.retention")
 
 
 def purge(db: Database, spool: Spool, days: int, now: dt.datetime | None = None) -> list[int]:

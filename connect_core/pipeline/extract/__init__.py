@@ -21,10 +21,10 @@ from pathlib import Path
 from pypdf import PdfReader
 from pypdf.errors import PyPdfError
 
-from connect_core.extract.facturx import embedded_xml, read_xml
-from connect_core.extract.fields import FIELD_NAMES, ExtractError, FieldValue, Found, InvoiceFields
-from connect_core.extract.reader import invoice_number, lines_of, page_text, read_fields
-from connect_core.extract.templates import Template, load_templates, parse_template
+from connect_core.pipeline.extract.facturx import embedded_xml, read_xml
+from connect_core.pipeline.extract.fields import FIELD_NAMES, ExtractError, FieldValue, Found, InvoiceFields
+from connect_core.pipeline.extract.reader import invoice_number, lines_of, page_text, read_fields
+from connect_core.pipeline.extract.templates import Template, load_templates, parse_template
 
 __all__ = [
     "ExtractError", "FieldValue", "InvoiceFields", "Template", "invoice_ranges", "load_templates",

@@ -15,10 +15,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from connect_core.intake import PrintIntake
-from connect_core.spool import fsync_dir
+from connect_core.fsutil import fsync_dir
+from connect_core.intake.sink import PrintIntake
 
-log = logging.getLogger("connect_core.hotfolder")
+log = logging.getLogger("connect_core.intake.hotfolder")
 
 IGNORED_SUFFIXES = (".part", ".tmp", ".crdownload", "~")
 

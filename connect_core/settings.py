@@ -8,7 +8,6 @@ Passwords are never sent back to a browser: the page only says whether one is se
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ import yaml
 
 from connect_core.config import SETTINGS, Config, load_config
 from connect_core.errors import ConfigError
+from connect_core.fsutil import write_durably
 from connect_core.paths import default_config_file
 
 EDITABLE = ("sending.mode", "online.url", "online.username", "online.password", "online.company_id",
@@ -84,16 +84,10 @@ def save_settings(config: Config, changes: dict[str, Any]) -> Config:
         if not isinstance(part, dict):
             raise ConfigError(f"{path}: {section} is not a section; fix the file by hand")
         part[name] = value
+    text = yaml.safe_dump(data, default_flow_style=False, sort_keys=True, allow_unicode=True)
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            os.fchmod(handle.fileno(), 0o600)  # an older tmp file may have had wider permissions
-            yaml.safe_dump(data, handle, default_flow_style=False, sort_keys=True, allow_unicode=True)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        write_durably(path, text.encode("utf-8"), mode=0o600)
     except OSError as error:
         raise ConfigError(f"cannot save the settings to {path}: {error.strerror}") from error
     values = load_config(path).values

@@ -29,14 +29,13 @@ from typing import Any
 from sqlalchemy import insert, select, update
 
 from connect_core.config import Config
-from connect_core.invoices import utcnow
+from connect_core.fsutil import write_durably
 from connect_core.online.client import OnlineClient, OnlineError
-from connect_core.outbox import online_client
-from connect_core.spool import write_durably
-from connect_core.store import Database
+from connect_core.online.outbox import online_client
+from connect_core.store import Database, utcnow
 from connect_core.store.schema import inbound_documents
 
-log = logging.getLogger("connect_core.inbound")
+log = logging.getLogger("connect_core.online.inbound")
 
 UNFETCHED, DOWNLOADED, FETCHED = "unfetched", "downloaded", "fetched"
 PAGE = 100

@@ -20,154 +20,29 @@ in ``Error`` until restarted).
 
 from __future__ import annotations
 
-import argparse
-import datetime as dt
 import email.parser
 import email.policy
 import hashlib
 import json
 import logging
-import random
 import secrets
 import socket
 import struct
-import threading
 import time
 import urllib.parse
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-log = logging.getLogger("connect_core.online.emulator")
+from pagero_online_emulator.state import EmulatorState, Faults, StoredFile, now_iso
+
+log = logging.getLogger("pagero_online_emulator")
 
 MAX_UPLOAD = 50 * 1024 * 1024
-
-
-@dataclass
-class Faults:
-    error_rate: float = 0.0
-    throttle_rate: float = 0.0
-    reset_rate: float = 0.0
-    drop_response_rate: float = 0.0
-    latency_ms: float = 0.0
-    retry_after: int = 1
-
-
-@dataclass
-class StoredFile:
-    id: str
-    senderReference: str
-    documentType: str
-    sendMode: str
-    sendingCompanyId: str
-    filename: str
-    size: int
-    sha256: str
-    receivedAt: str
-    received: float
-    filepartError: str = ""
-    restarted: float = 0.0
-    cancelled: bool = False
-
-
-@dataclass
-class EmulatorState:
-    """Everything the emulator knows, kept in a data dir so restarts lose nothing."""
-
-    data_dir: Path
-    username: str = "demo"
-    password: str = "demo"
-    company_id: str = "demo"
-    token_seconds: int = 300
-    step_seconds: float = 2.0
-    faults: Faults = field(default_factory=Faults)
-    reject: dict[str, Any] = field(default_factory=dict)
-    filepart_error: str = ""
-    files: dict[str, StoredFile] = field(default_factory=dict)
-    tokens: dict[str, float] = field(default_factory=dict)
-    refresh_tokens: set[str] = field(default_factory=set)
-    inbound: dict[str, dict[str, Any]] = field(default_factory=dict)
-    fetched: set[str] = field(default_factory=set)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    rng: random.Random = field(default_factory=random.Random)
-
-    def __post_init__(self) -> None:
-        (self.data_dir / "files").mkdir(parents=True, exist_ok=True)
-        index = self.data_dir / "files.jsonl"
-        if index.exists():
-            for line in index.read_text().splitlines():
-                if line.strip():
-                    record = json.loads(line)
-                    self.files[record["id"]] = StoredFile(**record)
-        fetched = self.data_dir / "fetched.json"
-        if fetched.exists():
-            self.fetched = set(json.loads(fetched.read_text()))
-
-    def save_file(self, stored: StoredFile, payload: bytes) -> None:
-        path = self.data_dir / "files" / f"{stored.id}.bin"
-        # No fsync: the emulator stands in for a remote service; a clean restart keeps everything.
-        path.write_bytes(payload)
-        with self.lock:
-            self.files[stored.id] = stored
-            self._append(stored)
-
-    def _append(self, stored: StoredFile) -> None:
-        with open(self.data_dir / "files.jsonl", "a") as handle:
-            handle.write(json.dumps(asdict(stored)) + "\n")
-
-    def update_file(self, stored: StoredFile) -> None:
-        with self.lock:
-            self._append(stored)  # the last line for an id wins on reload
-
-    def seed_inbound(self, folder: Path) -> None:
-        for path in sorted(folder.glob("*.xml")):
-            doc_id = "in-" + hashlib.sha256(path.name.encode()).hexdigest()[:16]
-            self.inbound[doc_id] = {"path": path, **_inbound_info(path)}
-
-
-def _inbound_info(path: Path) -> dict[str, Any]:
-    """A few header fields of an inbound UBL or CII e-invoice, for the Document API listing."""
-    import xml.etree.ElementTree as ET
-
-    text = path.read_bytes()
-    if b"<!DOCTYPE" in text[:2000] or b"<!ENTITY" in text:
-        return {"number": None, "sender": None, "issueDate": None, "currency": None, "total": None}
-    root = ET.fromstring(text)
-
-    def local(element: ET.Element) -> str:
-        return element.tag.rsplit("}", 1)[-1]
-
-    def find(path: str) -> str | None:
-        """The text at a path of local names below the root ("A/B/C"), any namespace."""
-        level = [root]
-        for name in path.split("/"):
-            level = [child for element in level for child in element if local(child) == name]
-        for element in level:
-            if (element.text or "").strip():
-                return (element.text or "").strip()
-        return None
-
-    def either(*paths: str) -> str | None:
-        return next((value for path in paths if (value := find(path)) is not None), None)
-
-    return {
-        "number": either("ID", "ExchangedDocument/ID"),
-        "sender": either("AccountingSupplierParty/Party/PartyLegalEntity/RegistrationName",
-                         "AccountingSupplierParty/Party/PartyName/Name",
-                         "SupplyChainTradeTransaction/ApplicableHeaderTradeAgreement/SellerTradeParty/Name"),
-        "issueDate": either("IssueDate", "ExchangedDocument/IssueDateTime/DateTimeString"),
-        "currency": either("DocumentCurrencyCode",
-                           "SupplyChainTradeTransaction/ApplicableHeaderTradeSettlement/InvoiceCurrencyCode"),
-        "total": either("LegalMonetaryTotal/PayableAmount",
-                        "SupplyChainTradeTransaction/ApplicableHeaderTradeSettlement/"
-                        "SpecifiedTradeSettlementHeaderMonetarySummation/DuePayableAmount"),
-    }
-
-
-def _now_iso() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+SAMPLES = Path(__file__).with_name("samples")
+"""Received invoices the demo offers (a few EN 16931 e-invoices; see the NOTICE there)."""
 
 
 class _Reset(Exception):
@@ -395,7 +270,7 @@ class Handler(BaseHTTPRequestHandler):
             id=str(uuid.uuid4()), senderReference=fields.get("senderReference", ""),
             documentType=fields["documentType"], sendMode=fields["sendMode"],
             sendingCompanyId=fields["sendingCompanyId"], filename=filename, size=len(payload),
-            sha256=hashlib.sha256(payload).hexdigest(), receivedAt=_now_iso(), received=time.time(),
+            sha256=hashlib.sha256(payload).hexdigest(), receivedAt=now_iso(), received=time.time(),
             filepartError=self.state.filepart_error,
         )
         self.state.save_file(stored, payload)
@@ -472,7 +347,7 @@ class Handler(BaseHTTPRequestHandler):
         if direction == "Received":
             fetched_only = (query.get("showFetchedOnly") or ["false"])[0] == "true"
             items = [
-                {"id": doc_id, "createTime": _now_iso(), "isFetched": doc_id in self.state.fetched,
+                {"id": doc_id, "createTime": now_iso(), "isFetched": doc_id in self.state.fetched,
                  "sendMode": "Production",
                  "documentInfo": {"direction": "Received", "documentType": "Invoice",
                                   "documentIdentifier": info["number"], "issueDate": info["issueDate"],
@@ -546,46 +421,6 @@ def make_server(host: str, port: int, data_dir: Path, *, inbound: Path | None = 
     return EmulatorServer((host, port), state)
 
 
-def default_inbound() -> Path | None:
-    """The e-invoice corpus beside the repository, when it is there (the demo's inbound invoices)."""
-    here = Path(__file__).resolve()
-    for parent in here.parents:
-        candidate = parent.parent / "shared" / "corpus" / "einvoices"
-        if candidate.is_dir():
-            return candidate
-    return None
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="pagero-connect online-emulator",
-                                     description="Run a local emulator of the Pagero Online API.")
-    parser.add_argument("--listen", default="127.0.0.1:8700")
-    parser.add_argument("--data-dir", required=True)
-    parser.add_argument("--inbound", help="folder of UBL/CII e-invoices to serve as received invoices")
-    parser.add_argument("--step-seconds", type=float, default=2.0, help="time a sent document spends per state")
-    parser.add_argument("--token-seconds", type=int, default=300)
-    parser.add_argument("--username", default="demo")
-    parser.add_argument("--password", default="demo")
-    parser.add_argument("--company-id", default="demo")
-    parser.add_argument("--faults", default="", help='JSON, e.g. {"error_rate": 0.3}')
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    host, _, port = args.listen.rpartition(":")
-    inbound = Path(args.inbound) if args.inbound else default_inbound()
-    server = make_server(host.strip("[]") or "127.0.0.1", int(port), Path(args.data_dir), inbound=inbound,
-                         step_seconds=args.step_seconds, token_seconds=args.token_seconds,
-                         username=args.username, password=args.password, company_id=args.company_id)
-    if args.faults:
-        server.state.faults = Faults(**json.loads(args.faults))
-    print(f"Pagero Online emulator listening on http://{args.listen}/ (user {args.username}, "
-          f"company {args.company_id})", flush=True)
-    import signal
-
-    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown, daemon=True).start())
-    try:
-        server.serve_forever(poll_interval=0.2)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
-    return 0
+def default_inbound() -> Path:
+    """The e-invoices the emulator serves as received when no other folder is given (its own samples)."""
+    return SAMPLES

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from connect_core.errors import ConnectError
-from connect_core.spool import write_durably
+from connect_core.fsutil import write_durably
 
 SERVICE = "pagero-connect"
 UNIT_NAME = f"{SERVICE}.service"

@@ -23,9 +23,8 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import delete, func, insert, or_, select, update
 
 from connect_core.errors import ConnectError
-from connect_core.intake import utcnow
-from connect_core.invoices import Actor
-from connect_core.store import Database
+from connect_core.invoices.service import Actor
+from connect_core.store import Database, utcnow
 from connect_core.store.schema import login_throttle, sessions, users
 
 ROLES = ("admin", "clerk")

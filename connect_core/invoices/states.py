@@ -1,6 +1,6 @@
 """Invoice states and the one table of allowed transitions.
 
-Every change of state goes through :func:`connect_core.invoices.transition`, which
+Every change of state goes through :func:`connect_core.invoices.service.transition`, which
 checks this table and appends the change to the invoice's history.
 """
 

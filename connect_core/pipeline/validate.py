@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from sqlalchemy import Connection, and_, or_, select
 
-from connect_core.states import State
+from connect_core.invoices.states import State
 from connect_core.store.schema import invoices
 
 

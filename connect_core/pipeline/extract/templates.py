@@ -26,8 +26,8 @@ from typing import Any
 
 import yaml
 
-from connect_core.extract.fields import FIELD_NAMES, ExtractError, Found
-from connect_core.extract.values import currency_code, parse_amount, parse_date
+from connect_core.pipeline.extract.fields import FIELD_NAMES, ExtractError, Found
+from connect_core.pipeline.extract.values import currency_code, parse_amount, parse_date
 
 #: A template names a layout someone checked, so what it reads is nearly certain.
 TEMPLATE_CONFIDENCE = 0.95

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from connect_core.crash import crash_point
+from connect_core.fsutil import fsync_dir
 
 DOCUMENT = "document"
 PDF = "document.pdf"
@@ -31,38 +32,7 @@ HEAD_BYTES = 4096
 READY_SLOTS = 16
 """How many empty, durable document slots the background thread keeps ready."""
 
-log = logging.getLogger("connect_core.spool")
-
-
-def fsync_dir(path: Path) -> None:
-    """Make a rename or create inside ``path`` durable."""
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_durably(path: Path, data: bytes, mode: int = 0o600) -> None:
-    """Put ``data`` at ``path`` whole or not at all: a hidden temporary beside it, fsync, rename, folder fsync."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.part")
-    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0), mode)
-    try:
-        os.fchmod(fd, mode)  # an older leftover may have had other permissions
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
-        os.fsync(fd)
-        os.close(fd)
-        fd = -1
-        os.replace(partial, path)
-    except BaseException:
-        if fd >= 0:
-            os.close(fd)
-        partial.unlink(missing_ok=True)
-        raise
-    fsync_dir(path.parent)
+log = logging.getLogger("connect_core.intake.spool")
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from xml.parsers import expat
 
 from pypdf import PdfReader
 
-from connect_core.extract.fields import ExtractError, InvoiceFields
+from connect_core.pipeline.extract.fields import ExtractError, InvoiceFields
 
 #: File names the Factur-X, ZUGFeRD 1/2 and XRechnung-in-PDF conventions give the embedded XML.
 XML_NAMES = ("factur-x.xml", "zugferd-invoice.xml", "xrechnung.xml")

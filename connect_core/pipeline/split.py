@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 from pypdf import PdfReader, PdfWriter
 from pypdf.errors import PyPdfError
 
 from connect_core.errors import ConnectError
-from connect_core.spool import fsync_dir
+from connect_core.fsutil import durable_file, fsync_dir
 
 
 class SplitError(ConnectError):
@@ -21,7 +19,7 @@ def split_pdf(pdf: Path, ranges: list[tuple[int, int]], out_dir: Path) -> list[P
     """Write one PDF per ``(first, last)`` page range (1-based, inclusive) of ``pdf`` into ``out_dir``.
 
     Returns the paths in the order of ``ranges``, named ``<stem>_p<first>-<last>.pdf``.  Each file
-    is complete or absent: written to a temporary name, fsynced, renamed, and the folder fsynced.
+    is complete or absent (:func:`~connect_core.fsutil.durable_file`); the folder is fsynced once for all.
     """
     try:
         reader = PdfReader(pdf)
@@ -40,22 +38,9 @@ def split_pdf(pdf: Path, ranges: list[tuple[int, int]], out_dir: Path) -> list[P
         if reader.metadata:
             writer.add_metadata({key: str(value) for key, value in reader.metadata.items()})
         target = out_dir / f"{pdf.stem}_p{first}-{last}.pdf"
-        _write_atomically(writer, target)
+        with durable_file(target, sync_folder=False) as handle:
+            writer.write(handle)
         written.append(target)
     fsync_dir(out_dir)
     return written
-
-
-def _write_atomically(writer: PdfWriter, target: Path) -> None:
-    # mkstemp: created exclusively with mode 0600, like every spool file; a dot name hides it from folder watchers
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            writer.write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 

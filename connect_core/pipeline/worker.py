@@ -25,21 +25,20 @@ from sqlalchemy import Connection, insert, select, update
 
 from connect_core.config import Config
 from connect_core.crash import crash_point
-from connect_core.extract import InvoiceFields, Template, load_templates, read_invoices
-from connect_core.intake import utcnow
-from connect_core.invoices import record, transition
-from connect_core.split import split_pdf
-from connect_core.spool import Spool
-from connect_core.states import State
-from connect_core.store import Database, print_jobs
+from connect_core.intake.spool import Spool
+from connect_core.invoices.service import record, transition
+from connect_core.invoices.states import State
+from connect_core.pipeline.extract import InvoiceFields, Template, load_templates, read_invoices
+from connect_core.pipeline.split import split_pdf
+from connect_core.pipeline.validate import Candidate, Policy, duplicate_of, run_checks, verdict
+from connect_core.store import Database, print_jobs, utcnow
 from connect_core.store.schema import invoices
-from connect_core.validate import Candidate, Policy, duplicate_of, run_checks, verdict
 from ipp.status import JobState
 from printer_backend.convert import Conversion, convert
 from printer_backend.errors import BackendError
 from printer_backend.limits import Limits
 
-log = logging.getLogger("connect_core.pipeline")
+log = logging.getLogger("connect_core.pipeline.worker")
 
 Converter = Callable[..., Conversion]
 

@@ -28,8 +28,9 @@ from sqlalchemy import Connection, or_, select, update
 
 from connect_core.config import Config
 from connect_core.crash import crash_point
-from connect_core.intake import utcnow
-from connect_core.invoices import SYSTEM, Actor, NotAllowed, transition
+from connect_core.intake.spool import Spool
+from connect_core.invoices.service import SYSTEM, Actor, NotAllowed, transition
+from connect_core.invoices.states import TRACKED, State
 from connect_core.online.client import (
     Ambiguous,
     OnlineClient,
@@ -39,12 +40,10 @@ from connect_core.online.client import (
     Retryable,
     Unreachable,
 )
-from connect_core.spool import Spool
-from connect_core.states import TRACKED, State
-from connect_core.store import Database
+from connect_core.store import Database, utcnow
 from connect_core.store.schema import invoices
 
-log = logging.getLogger("connect_core.outbox")
+log = logging.getLogger("connect_core.online.outbox")
 
 
 @dataclass(frozen=True)
@@ -429,7 +428,7 @@ def restart(db: Database, client: OnlineClient, invoice_id: int, actor: Actor = 
 
 
 def _visible_row(conn: Connection, invoice_id: int, actor: Actor) -> Any:
-    from connect_core.invoices import NotFound
+    from connect_core.invoices.service import NotFound
 
     query = select(invoices).where(invoices.c.id == invoice_id)
     if not actor.admin:

@@ -17,8 +17,8 @@ from decimal import Decimal
 
 from pypdf import PageObject
 
-from connect_core.extract.fields import Found
-from connect_core.extract.values import (
+from connect_core.pipeline.extract.fields import Found
+from connect_core.pipeline.extract.values import (
     currency_code,
     decimal_separator,
     find_amounts,

@@ -11,9 +11,8 @@ from typing import Any
 from sqlalchemy import Connection, and_, func, insert, or_, select, union_all, update
 
 from connect_core.errors import StoreError
-from connect_core.intake import utcnow
-from connect_core.states import APPROVABLE, State, allowed
-from connect_core.store import Database
+from connect_core.invoices.states import APPROVABLE, State, allowed
+from connect_core.store import Database, utcnow
 from connect_core.store.schema import events, invoices, print_jobs
 
 

@@ -3,8 +3,8 @@
 A CUPS queue lets every application on this machine print to Pagero Connect through the
 ordinary print dialog, and CUPS keeps each job while the product is not running.  The queue's
 device URI ``pagero://127.0.0.1:8631/ipp/print`` selects the ``pagero`` backend
-(:mod:`connect_core.cups_backend`), which hands each job to the product over loopback IPP.
-The PPD (``packaging/pagero.ppd``, shipped as ``connect_core/pagero.ppd``) passes documents
+(:mod:`connect_core.intake.cups_backend`), which hands each job to the product over loopback IPP.
+The PPD (``packaging/pagero.ppd``, shipped as ``connect_core/intake/pagero.ppd``) passes documents
 through unconverted.
 
 cupsd runs a backend only if it and its folder are owned by root and not writable by group or
@@ -25,8 +25,8 @@ from importlib import resources
 from pathlib import Path
 
 import connect_core
-from connect_core.cups_backend import SCHEME, BackendError, Target
 from connect_core.errors import ConnectError
+from connect_core.intake.cups_backend import SCHEME, BackendError, Target
 
 DEFAULT_NAME = "Pagero_Printer"
 DEFAULT_BACKEND_DIR = Path("/usr/lib/cups/backend")
@@ -43,7 +43,7 @@ class CupsQueueError(ConnectError):
 
 def ppd_file() -> Path:
     """The PPD shipped with the package (a copy of ``packaging/pagero.ppd``)."""
-    return Path(str(resources.files(connect_core) / PPD_NAME))
+    return Path(str(resources.files("connect_core.intake") / PPD_NAME))
 
 
 def default_uri(port: int) -> str:
@@ -63,7 +63,7 @@ def backend_script(python: str, root: Path) -> str:
         '"""CUPS backend "pagero": hands print jobs to Pagero Connect (pagero-connect install-cups-queue)."""\n'
         "import sys\n\n"
         f"sys.path.insert(0, {str(root)!r})\n"
-        "from connect_core.cups_backend import main  # noqa: E402\n\n"
+        "from connect_core.intake.cups_backend import main  # noqa: E402\n\n"
         "sys.exit(main(sys.argv))\n"
     )
 
@@ -91,8 +91,8 @@ def check_runnable_by_lp(python: str, root: Path) -> None:
         raise CupsQueueError(f"{python!r} is not an interpreter path without spaces")
     needed = [(interpreter, stat.S_IXOTH)] + [
         (root / name, stat.S_IROTH)
-        for name in ("connect_core/__init__.py", "connect_core/cups_backend.py", "ipp/__init__.py",
-                     "ipp/codec.py", "ipp/status.py")
+        for name in ("connect_core/__init__.py", "connect_core/intake/__init__.py",
+                     "connect_core/intake/cups_backend.py", "ipp/__init__.py", "ipp/codec.py", "ipp/status.py")
     ]
     for path, mode in needed:
         blocked = unreachable_by_others(path, mode)

@@ -1,0 +1,1 @@
+"""Accounts: the status page's users, their sessions and login throttling."""
