@@ -102,34 +102,42 @@ class PrinterConfig:
 
     @property
     def media_default(self) -> str:
+        """The PWG media name of ``paper`` (a name the table does not know is used as it is)."""
         return PAPER_NAMES.get(self.paper, self.paper)
 
 
 def k(name: str, *values: str) -> Attribute:
+    """A keyword attribute."""
     return Attribute.of(name, Tag.KEYWORD, *values)
 
 
 def i(name: str, *values: int) -> Attribute:
+    """An integer attribute."""
     return Attribute.of(name, Tag.INTEGER, *values)
 
 
 def e(name: str, *values: int) -> Attribute:
+    """An enum attribute."""
     return Attribute.of(name, Tag.ENUM, *values)
 
 
 def b(name: str, value: bool) -> Attribute:
+    """A boolean attribute."""
     return Attribute.of(name, Tag.BOOLEAN, value)
 
 
 def t(name: str, *values: str) -> Attribute:
+    """A textWithoutLanguage attribute."""
     return Attribute.of(name, Tag.TEXT_WITHOUT_LANGUAGE, *values)
 
 
 def m(name: str, *values: str) -> Attribute:
+    """A mimeMediaType attribute."""
     return Attribute.of(name, Tag.MIME_MEDIA_TYPE, *values)
 
 
 def collection(*members: Attribute) -> Value:
+    """A collection value of ``members``, in order."""
     return Value(Tag.BEG_COLLECTION, Collection(list(members)))
 
 
@@ -157,12 +165,14 @@ def media_col(media: str, source: str | None = None) -> Value:
 
 
 def media_supported(config: PrinterConfig) -> list[str]:
+    """Every media name, the default first."""
     names = list(MEDIA_SIZES)
     default = config.media_default
     return [default] + [n for n in names if n != default]
 
 
 def media_ready(config: PrinterConfig) -> list[str]:
+    """The media "loaded": the default, and Letter (A4 when Letter is the default)."""
     default = config.media_default
     other = "na_letter_8.5x11in" if default != "na_letter_8.5x11in" else "iso_a4_210x297mm"
     return [default, other]

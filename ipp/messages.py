@@ -120,6 +120,7 @@ class Collection:
     members: list[Attribute] = field(default_factory=list)
 
     def get(self, name: str) -> Attribute | None:
+        """The first member named ``name``, or None."""
         for member in self.members:
             if member.name == name:
                 return member
@@ -155,13 +156,16 @@ class Attribute:
 
     @property
     def tag(self) -> int:
+        """The tag of the first value (the only one for most attributes)."""
         return self.values[0].tag
 
     @property
     def value(self) -> object:
+        """The first value (the only one for most attributes)."""
         return self.values[0].value
 
     def plain(self) -> list[object]:
+        """Every value, without tags."""
         return [v.value for v in self.values]
 
 
@@ -173,12 +177,14 @@ class Group:
     attributes: list[Attribute] = field(default_factory=list)
 
     def get(self, name: str) -> Attribute | None:
+        """The first attribute named ``name``, or None."""
         for attribute in self.attributes:
             if attribute.name == name:
                 return attribute
         return None
 
     def add(self, attribute: Attribute) -> None:
+        """Append ``attribute`` to the group."""
         self.attributes.append(attribute)
 
     def __contains__(self, name: object) -> bool:
@@ -195,12 +201,14 @@ class Message:
     groups: list[Group] = field(default_factory=list)
 
     def group(self, tag: int) -> Group | None:
+        """The first group with ``tag``, or None."""
         for group in self.groups:
             if group.tag == tag:
                 return group
         return None
 
     def groups_of(self, tag: int) -> Iterator[Group]:
+        """Every group with ``tag``, in order."""
         return (g for g in self.groups if g.tag == tag)
 
 

@@ -219,6 +219,7 @@ class Printer:
     # -- operations (RFC 8011 §4.2, §4.3; PWG 5100.11, 5100.13) --------------------------
 
     async def print_job(self, req: Request) -> Message:
+        """Print-Job (RFC 8011 §4.2.1): the job exists, with its document stored, when this answers successful-ok."""
         self._check_accepting()
         ticket = self._ticket(req)
         job = await self._store(req, ticket, None)
@@ -227,6 +228,7 @@ class Printer:
         return self._job_response(req, job)
 
     async def validate_job(self, req: Request) -> Message:
+        """Validate-Job (RFC 8011 §4.2.3): the checks of Print-Job, without a document or a job."""
         self._check_accepting()
         self._ticket(req)
         status = StatusCode.SUCCESSFUL_OK
@@ -235,12 +237,14 @@ class Printer:
         return self.respond(req, status)
 
     async def create_job(self, req: Request) -> Message:
+        """Create-Job (RFC 8011 §4.2.4): a pending job that waits for its one document."""
         self._check_accepting()
         ticket = self._ticket(req)
         job = await self._call(self.sink.create_job, ticket)
         return self._job_response(req, job)
 
     async def send_document(self, req: Request) -> Message:
+        """Send-Document (RFC 8011 §4.3.1): the one document of a job made by Create-Job, stored before the answer."""
         job = await self._target_job(req)
         checks.find(req.op, "last-document", Tag.BOOLEAN, required=True)
         if job.state.ended:
@@ -262,6 +266,7 @@ class Printer:
         return self._job_response(req, job)
 
     async def close_job(self, req: Request) -> Message:
+        """Close-Job (PWG 5100.11): no document will come for this job."""
         job = await self._target_job(req)
         if job.state.ended:
             raise RequestError(StatusCode.CLIENT_ERROR_NOT_POSSIBLE, f"job {job.job_id} has ended")
@@ -269,6 +274,7 @@ class Printer:
         return self._job_response(req, job)
 
     async def cancel_job(self, req: Request) -> Message:
+        """Cancel-Job (RFC 8011 §4.3.3): a job that has not ended is canceled."""
         job = await self._target_job(req)
         if job.state.ended:
             raise RequestError(
@@ -278,6 +284,8 @@ class Printer:
         return self.respond(req, StatusCode.SUCCESSFUL_OK)
 
     async def cancel_my_jobs(self, req: Request) -> Message:
+        """Cancel-My-Jobs (PWG 5100.11): the requesting user's jobs that have not ended (those of
+        job-ids, if given) are canceled."""
         user = checks.requesting_user(req.op)
         wanted = checks.integers(req.op, "job-ids")
         jobs = await self._call(self.sink.list_jobs, "not-completed", user, None)
@@ -287,6 +295,7 @@ class Printer:
         return self.respond(req, StatusCode.SUCCESSFUL_OK)
 
     async def get_job_attributes(self, req: Request) -> Message:
+        """Get-Job-Attributes (RFC 8011 §4.3.4): one job's attributes, filtered by requested-attributes."""
         job = await self._target_job(req)
         names = checks.requested(req.op, default=("all",))
         response = self.respond(req, StatusCode.SUCCESSFUL_OK)
@@ -294,6 +303,8 @@ class Printer:
         return response
 
     async def get_jobs(self, req: Request) -> Message:
+        """Get-Jobs (RFC 8011 §4.2.6): the jobs of which-jobs (and my-jobs, limit); job-id and
+        job-uri unless requested-attributes asks for more."""
         op = req.op
         which = "not-completed"
         attribute = checks.find(op, "which-jobs", Tag.KEYWORD)
@@ -317,6 +328,7 @@ class Printer:
         return response
 
     async def get_printer_attributes(self, req: Request) -> Message:
+        """Get-Printer-Attributes (RFC 8011 §4.2.5): the printer's attributes, filtered by requested-attributes."""
         names = checks.requested(req.op, default=("all",))
         if "document-format" in req.op:
             checks.document_format(req.op)
@@ -326,6 +338,7 @@ class Printer:
         return response
 
     async def identify_printer(self, req: Request) -> Message:
+        """Identify-Printer (PWG 5100.13): logged, as there is nothing to flash or beep."""
         checks.keywords(req.op, "identify-actions")
         log.info("identify-printer requested by %s", checks.safe(checks.requesting_user(req.op)))
         return self.respond(req, StatusCode.SUCCESSFUL_OK)

@@ -132,6 +132,7 @@ class MessageReader:
         self.leftover = b""
 
     def feed(self, data: bytes) -> None:
+        """Take the next bytes; raises :class:`LimitExceeded` past the limits, :class:`IppError` once complete."""
         if self._end is not None:
             raise IppError("the message is complete; feed document data elsewhere")
         self._buf += data
@@ -144,6 +145,7 @@ class MessageReader:
 
     @property
     def complete(self) -> bool:
+        """Whether the attribute section has ended."""
         return self._end is not None
 
     def _advance(self) -> None:

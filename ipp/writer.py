@@ -30,10 +30,12 @@ class FixedAttribute(Attribute):
 
     @classmethod
     def fixed(cls, attribute: Attribute) -> FixedAttribute:
+        """A fixed copy of ``attribute`` (the values list is copied; the values are immutable)."""
         return cls(attribute.name, list(attribute.values))
 
     @property
     def wire(self) -> bytes:
+        """The encoded attribute, made on first use and kept."""
         if self._wire is None:
             out: list[bytes] = []
             _encode_values(self.name, self.values, out)
@@ -45,6 +47,7 @@ _U16 = struct.Struct(">H")
 
 
 def encode_date(value: dt.datetime) -> bytes:
+    """The 11-octet dateTime of RFC 2579 (deci-seconds and a UTC offset in whole minutes)."""
     offset = value.utcoffset() or dt.timedelta(0)
     minutes = int(offset.total_seconds() // 60)
     direction = b"+" if minutes >= 0 else b"-"

@@ -11,7 +11,7 @@ import pytest
 from ipp.codec import Attribute, FixedAttribute, GroupTag, Tag, decode, encode
 from ipp.memory import MemorySink
 from ipp.printer import ClientGone, Printer, Request
-from ipp.sink import JobInfo
+from ipp.sink import JobInfo, JobTicket
 from ipp.status import JobState, Operation, StatusCode
 from tests.unit.ipp.helpers import HOST, URI, ask, group_values, make_printer, request, status_message
 
@@ -32,6 +32,12 @@ def job_id(value: int) -> Attribute:
 
 def which(value: str) -> Attribute:
     return Attribute.of("which-jobs", Tag.KEYWORD, value)
+
+
+def ticket_of(sink: MemorySink, job: int) -> JobTicket:
+    ticket = sink.ticket(job)
+    assert ticket is not None
+    return ticket
 
 
 def print_one(printer: Printer, document: bytes = PDF, *extra: Attribute, user: str = "anna") -> dict[str, object]:
@@ -68,7 +74,7 @@ def test_print_job_undoes_gzip_compression() -> None:
                    packed[:10], packed[10:])
     assert response.code == StatusCode.SUCCESSFUL_OK
     assert sink.document(1) == PDF
-    assert sink.ticket(1) is not None and sink.ticket(1).document_format == "application/octet-stream"  # type: ignore[union-attr]
+    assert ticket_of(sink, 1).document_format == "application/octet-stream"
 
 
 def test_unsupported_template_values_are_ignored_or_refused_with_fidelity() -> None:
@@ -78,7 +84,7 @@ def test_unsupported_template_values_are_ignored_or_refused_with_fidelity() -> N
     response = ask(printer, request(Operation.PRINT_JOB, job=[copies, sides]), PDF)
     assert response.code == StatusCode.SUCCESSFUL_OK_IGNORED_OR_SUBSTITUTED_ATTRIBUTES
     assert group_values(response, GroupTag.UNSUPPORTED) == {"copies": 5000}
-    assert sink.ticket(1) is not None and sink.ticket(1).attributes == {"sides": "two-sided-long-edge"}  # type: ignore[union-attr]
+    assert ticket_of(sink, 1).attributes == {"sides": "two-sided-long-edge"}
     fidelity = Attribute.of("ipp-attribute-fidelity", Tag.BOOLEAN, True)
     refused = ask(printer, request(Operation.PRINT_JOB, fidelity, job=[copies]), PDF)
     assert refused.code == StatusCode.CLIENT_ERROR_ATTRIBUTES_OR_VALUES_NOT_SUPPORTED
@@ -116,7 +122,7 @@ def test_create_job_then_send_document() -> None:
     assert sent.code == StatusCode.SUCCESSFUL_OK
     assert group_values(sent, GroupTag.JOB)["job-state"] == JobState.COMPLETED
     assert sink.document(1) == PDF
-    assert sink.ticket(1) is not None and sink.ticket(1).job_name == "two-step"  # type: ignore[union-attr]
+    assert ticket_of(sink, 1).job_name == "two-step"
     again = ask(printer, request(Operation.SEND_DOCUMENT, job_id(1), last), PDF)
     assert (again.code, status_message(again)) == (StatusCode.CLIENT_ERROR_NOT_POSSIBLE, "job 1 has ended")
     nowhere = ask(printer, request(Operation.SEND_DOCUMENT, job_id(9), last), PDF)
@@ -177,7 +183,8 @@ def test_cancel_job_and_cancel_my_jobs() -> None:
     for user in ("anna", "anna", "bo", "anna"):
         ask(printer, request(Operation.CREATE_JOB, user=user))
     assert ask(printer, request(Operation.CANCEL_JOB, job_id(1))).code == StatusCode.SUCCESSFUL_OK
-    assert sink.get_job(1) is not None and sink.get_job(1).state == JobState.CANCELED  # type: ignore[union-attr]
+    canceled = sink.get_job(1)
+    assert canceled is not None and canceled.state == JobState.CANCELED
     twice = ask(printer, request(Operation.CANCEL_JOB, job_id(1)))
     assert (twice.code, status_message(twice)) == (StatusCode.CLIENT_ERROR_NOT_POSSIBLE, "job 1 is already canceled")
     ids = Attribute.of("job-ids", Tag.INTEGER, 2, 3)
@@ -212,7 +219,7 @@ def test_operations_supported_is_the_dispatch_table() -> None:
                                     Attribute.of("requested-attributes", Tag.KEYWORD, "operations-supported")))
     advertised = group_values(response, GroupTag.PRINTER)["operations-supported"]
     assert advertised == list(Printer.OPERATIONS)
-    assert len(advertised) == 11  # type: ignore[arg-type]
+    assert len(Printer.OPERATIONS) == 11
     for code in Printer.OPERATIONS:
         assert ask(printer, request(code)).code != StatusCode.SERVER_ERROR_OPERATION_NOT_SUPPORTED
 
