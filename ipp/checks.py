@@ -37,6 +37,9 @@ MAX_TEXT = 1023
 OpAttributes = Mapping[str, Attribute]
 """A request's operation attributes by name."""
 
+REQUEST_GROUPS = (GroupTag.JOB, GroupTag.DOCUMENT, GroupTag.PRINTER, GroupTag.SUBSCRIPTION)
+"""The groups a request may have besides its one operation group."""
+
 
 class RequestError(Exception):
     """A request the printer answers with an error status (and maybe unsupported attributes)."""
@@ -114,12 +117,6 @@ def one_boolean(op: OpAttributes, name: str) -> bool | None:
     return None if attribute is None else attribute.value is True
 
 
-def one_keyword(op: OpAttributes, name: str) -> str | None:
-    """The one keyword value of ``name``, or None when absent."""
-    attribute = find(op, name, Tag.KEYWORD)
-    return None if attribute is None else string(attribute.value)
-
-
 def keywords(op: OpAttributes, name: str) -> list[str] | None:
     """The keyword values of the 1setOf ``name``, or None when absent."""
     attribute = find(op, name, Tag.KEYWORD, many=True)
@@ -188,9 +185,6 @@ def check_request(message: Message, op: OpAttributes) -> None:
         raise bad_request("missing printer-uri")
     find(op, "printer-uri", Tag.URI)
     find(op, "job-uri", Tag.URI)
-
-
-REQUEST_GROUPS = (GroupTag.JOB, GroupTag.DOCUMENT, GroupTag.PRINTER, GroupTag.SUBSCRIPTION)
 
 
 def check_syntax(attribute: Attribute) -> None:

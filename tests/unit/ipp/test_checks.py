@@ -85,11 +85,10 @@ def test_the_one_value_family() -> None:
     attrs = op(Attribute.of("my-jobs", Tag.BOOLEAN, False), Attribute.of("which-jobs", Tag.KEYWORD, "all"),
                Attribute.of("limit", Tag.INTEGER, 3))
     assert checks.one_boolean(attrs, "my-jobs") is False
-    assert checks.one_keyword(attrs, "which-jobs") == "all"
     assert checks.one_integer(attrs, "limit") == 3
     assert checks.one_boolean(attrs, "nothing") is None
     assert refusal(checks.one_boolean, attrs, "which-jobs") == bad("bad which-jobs")
-    assert refusal(checks.one_keyword, attrs, "limit") == bad("bad limit")
+    assert refusal(checks.keywords, attrs, "limit") == bad("bad limit")
 
 
 TAGS = st.sampled_from(sorted(SAMPLE_VALUES))
