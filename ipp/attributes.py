@@ -1,30 +1,17 @@
 """The printer's capabilities as data: every attribute declared once, read by every operation.
 
-Adding an attribute is one line in :func:`static_attributes`.  Values that change
-(state, times, counts, URIs that depend on the Host a client used) are added per
-request by the printer from :class:`PrinterConfig` and live state.
+Adding an attribute is one line in :func:`job_template_attributes` or
+:func:`printer_description_attributes`.  Values that change (state, times, counts,
+URIs that depend on the Host a client used) are built per request by
+:mod:`ipp.live_attributes`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ipp.codec import Attribute, Collection, Range, Resolution, Tag, Value
-from ipp.status import Operation
-
-SUPPORTED_OPERATIONS = (
-    Operation.PRINT_JOB,
-    Operation.VALIDATE_JOB,
-    Operation.CREATE_JOB,
-    Operation.SEND_DOCUMENT,
-    Operation.CANCEL_JOB,
-    Operation.GET_JOB_ATTRIBUTES,
-    Operation.GET_JOBS,
-    Operation.GET_PRINTER_ATTRIBUTES,
-    Operation.CANCEL_MY_JOBS,
-    Operation.CLOSE_JOB,
-    Operation.IDENTIFY_PRINTER,
-)
 
 DOCUMENT_FORMATS = (
     "application/pdf",
@@ -115,34 +102,42 @@ class PrinterConfig:
 
     @property
     def media_default(self) -> str:
+        """The PWG media name of ``paper`` (a name the table does not know is used as it is)."""
         return PAPER_NAMES.get(self.paper, self.paper)
 
 
 def k(name: str, *values: str) -> Attribute:
+    """A keyword attribute."""
     return Attribute.of(name, Tag.KEYWORD, *values)
 
 
 def i(name: str, *values: int) -> Attribute:
+    """An integer attribute."""
     return Attribute.of(name, Tag.INTEGER, *values)
 
 
 def e(name: str, *values: int) -> Attribute:
+    """An enum attribute."""
     return Attribute.of(name, Tag.ENUM, *values)
 
 
 def b(name: str, value: bool) -> Attribute:
+    """A boolean attribute."""
     return Attribute.of(name, Tag.BOOLEAN, value)
 
 
 def t(name: str, *values: str) -> Attribute:
+    """A textWithoutLanguage attribute."""
     return Attribute.of(name, Tag.TEXT_WITHOUT_LANGUAGE, *values)
 
 
 def m(name: str, *values: str) -> Attribute:
+    """A mimeMediaType attribute."""
     return Attribute.of(name, Tag.MIME_MEDIA_TYPE, *values)
 
 
 def collection(*members: Attribute) -> Value:
+    """A collection value of ``members``, in order."""
     return Value(Tag.BEG_COLLECTION, Collection(list(members)))
 
 
@@ -170,12 +165,14 @@ def media_col(media: str, source: str | None = None) -> Value:
 
 
 def media_supported(config: PrinterConfig) -> list[str]:
+    """Every media name, the default first."""
     names = list(MEDIA_SIZES)
     default = config.media_default
     return [default] + [n for n in names if n != default]
 
 
 def media_ready(config: PrinterConfig) -> list[str]:
+    """The media "loaded": the default, and Letter (A4 when Letter is the default)."""
     default = config.media_default
     other = "na_letter_8.5x11in" if default != "na_letter_8.5x11in" else "iso_a4_210x297mm"
     return [default, other]
@@ -245,8 +242,9 @@ def job_template_attributes(config: PrinterConfig) -> list[Attribute]:
     ]
 
 
-def printer_description_attributes(config: PrinterConfig) -> list[Attribute]:
-    """The static part of the ``printer-description`` group."""
+def printer_description_attributes(config: PrinterConfig, operations: Sequence[int]) -> list[Attribute]:
+    """The static part of the ``printer-description`` group; ``operations`` are the printer's own
+    (operations-supported is read from its table of operations, never listed here)."""
     return [
         Attribute.of("charset-configured", Tag.CHARSET, "utf-8"),
         Attribute.of("charset-supported", Tag.CHARSET, "utf-8", "us-ascii"),
@@ -271,7 +269,7 @@ def printer_description_attributes(config: PrinterConfig) -> list[Attribute]:
         i("multiple-operation-time-out", 60),
         k("multiple-operation-time-out-action", "abort-job"),
         Attribute.of("natural-language-configured", Tag.NATURAL_LANGUAGE, "en"),
-        e("operations-supported", *SUPPORTED_OPERATIONS),
+        e("operations-supported", *operations),
         k("overrides-supported", "document-number", "pages"),
         i("pages-per-minute", 60),
         i("pages-per-minute-color", 60),

@@ -31,6 +31,7 @@ from zeroconf import (
 
 from ipp.attributes import PrinterConfig, job_template_attributes, printer_description_attributes
 from ipp.codec import Attribute, Collection
+from ipp.printer import Printer
 
 log = logging.getLogger("ipp.dnssd")
 
@@ -55,7 +56,8 @@ _MAX_LABEL = 63  # bytes in one DNS label, the service instance name included
 
 
 def _attributes(config: PrinterConfig) -> dict[str, Attribute]:
-    return {a.name: a for a in printer_description_attributes(config) + job_template_attributes(config)}
+    description = printer_description_attributes(config, tuple(Printer.OPERATIONS))
+    return {a.name: a for a in description + job_template_attributes(config)}
 
 
 def _strings(attribute: Attribute | None) -> list[str]:

@@ -28,6 +28,7 @@ class Operation(IntEnum):
 
     @property
     def keyword(self) -> str:
+        """The operation name as RFC 8011 writes it (``Print-Job``, ``Print-URI``)."""
         return "-".join(part.capitalize() for part in self.name.split("_")).replace("Uri", "URI")
 
 
@@ -67,6 +68,7 @@ class StatusCode(IntEnum):
 
     @property
     def keyword(self) -> str:
+        """The status-code keyword of RFC 8011 (``successful-ok``)."""
         return self.name.lower().replace("_", "-")
 
 
@@ -81,6 +83,7 @@ class JobState(IntEnum):
 
     @property
     def ended(self) -> bool:
+        """Whether the job is canceled, aborted or completed (it changes no more)."""
         return self >= JobState.CANCELED
 
 
