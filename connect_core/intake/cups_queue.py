@@ -92,7 +92,8 @@ def check_runnable_by_lp(python: str, root: Path) -> None:
     needed = [(interpreter, stat.S_IXOTH)] + [
         (root / name, stat.S_IROTH)
         for name in ("connect_core/__init__.py", "connect_core/intake/__init__.py",
-                     "connect_core/intake/cups_backend.py", "ipp/__init__.py", "ipp/codec.py", "ipp/status.py")
+                     "connect_core/intake/cups_backend.py", "ipp/__init__.py", "ipp/codec.py", "ipp/messages.py",
+                     "ipp/reader.py", "ipp/writer.py", "ipp/status.py")
     ]
     for path, mode in needed:
         blocked = unreachable_by_others(path, mode)
