@@ -23,7 +23,7 @@ sys.path.insert(0, str(REPO))
 import requests  # noqa: E402
 
 from connect_core.intake.spool import Spool  # noqa: E402
-from connect_core.online.client import OnlineClient, OnlineSettings  # noqa: E402
+from connect_core.online.client import Account, OnlineClient  # noqa: E402
 from connect_core.online.outbox import Outbox, SendingPolicy  # noqa: E402
 from connect_core.store import open_database  # noqa: E402
 from tests.documents import invoice_pdf  # noqa: E402
@@ -59,7 +59,7 @@ def queued_store(root: Path, pdf: Path, count: int) -> tuple[object, Spool]:
 
 def drain(root: Path, emulator: Emulator, pdf: Path, workers: int) -> float:
     db, spool = queued_store(root / f"w{workers}", pdf, COUNT)
-    client = OnlineClient(OnlineSettings(url=emulator.url, username="demo", password="demo", company_id="demo"))
+    client = OnlineClient(Account(url=emulator.url, username="demo", password="demo", company_id="demo"))
     outbox = Outbox(db, spool, client, policy=SendingPolicy(poll_interval=3600, idle_wait=0.05),  # type: ignore[arg-type]
                     workers=workers)
     start = time.perf_counter()

@@ -1,12 +1,17 @@
 """One YAML file, validated at start with messages that name the key and the problem.
 
-Every setting has a default (the table :data:`SETTINGS`); ``PAGERO_<SECTION>_<KEY>``
-environment variables override the file; command-line options override both.
+The settings are declared once, as typed frozen sections (:class:`Config` and the classes
+below it); each field's default and checks are its declaration.  The table of dotted keys
+(:data:`SETTINGS`) is derived from them and drives loading: defaults, then the YAML file,
+then ``PAGERO_<SECTION>_<KEY>`` environment variables, then command-line options.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,10 +21,147 @@ import yaml
 from connect_core.errors import ConfigError
 from connect_core.paths import default_data_dir
 
+ENVIRONMENTS = ("Production", "Test", "Certification")
+"""Pagero Online's send modes."""
+
+
+def setting(default: Any, *, choices: tuple[Any, ...] = (), minimum: float | None = None, folder: bool = False,
+            help: str = "") -> Any:
+    """One setting's declaration: its default and what a value must be."""
+    return field(default=default, metadata={"choices": choices, "minimum": minimum, "folder": folder, "help": help})
+
+
+@dataclass(frozen=True)
+class PrinterSettings:
+    name: str = setting("Pagero Printer", help="the printer's name as clients show it")
+    listen: str = setting("0.0.0.0:8631", help="HOST:PORT for IPP and the status page")
+    paper: str = setting("A4", choices=("A4", "Letter"))
+    location: str = setting("")
+    dnssd: bool = setting(True, help="advertise the printer with DNS-SD")
+
+
+@dataclass(frozen=True)
+class OnlineSettings:
+    url: str = setting("https://api.pageroonline.com", help="Pagero Online API base URL")
+    auth_url: str = setting("", help="OAuth2 token URL (default: derived from online.url)")
+    username: str = setting("")
+    password: str = setting("")
+    company_id: str = setting("")
+    environment: str = setting("Production", choices=ENVIRONMENTS)
+
+
+@dataclass(frozen=True)
+class SendingSettings:
+    mode: str = setting("manual", choices=("automatic", "manual"))
+    max_retry_delay: float = setting(3600.0, minimum=1, help="seconds")
+    max_attempts: int = setting(12, minimum=1, help="then the invoice needs attention")
+    poll_seconds: float = setting(30.0, minimum=0.1, help="how often sent invoices are checked")
+    workers: int = setting(1, minimum=1, help="parallel uploads")
+    breaker_cooldown: float = setting(30.0, minimum=0.1, help="seconds to wait before probing a failing service again")
+
+
+@dataclass(frozen=True)
+class InboundSettings:
+    folder: str = setting("", folder=True,
+                          help="where received invoices are written (default: received/ in the data dir)")
+    mode: str = setting("manual", choices=("automatic", "manual"))
+    poll_seconds: float = setting(60.0, minimum=0.1, help="how often Pagero Online is asked for received invoices")
+
+
+@dataclass(frozen=True)
+class IntakeSettings:
+    folder: str = setting("", folder=True, help="hot folder: files put here are imported")
+    settle_seconds: float = setting(2.0, minimum=0.1, help="a hot-folder file must stay unchanged this long")
+    poll_seconds: float = setting(1.0, minimum=0.1)
+
+
+@dataclass(frozen=True)
+class ValidationSettings:
+    duplicates: bool = setting(True, help="hold a repeated document as a possible duplicate")
+    duplicate_window_days: int = setting(90, minimum=1)
+    max_pages: int = setting(500, minimum=1)
+
+
+@dataclass(frozen=True)
+class RetentionSettings:
+    days: int = setting(365, minimum=1, help="keep local copies of finished invoices this long")
+
+
+@dataclass(frozen=True)
+class StorageSettings:
+    data_dir: str = setting("", help="spool, database and printer identity (default per platform)")
+    database_url: str = setting("", help="SQLAlchemy URL (default: SQLite in the data dir)")
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    session_hours: float = setting(12.0, minimum=0.1, help="a status page login lasts at most this long")
+    idle_minutes: float = setting(120.0, minimum=1, help="a login unused this long ends")
+
+
+@dataclass(frozen=True)
+class LimitsSettings:
+    max_job_bytes: int = setting(1024 * 1024 * 1024, minimum=1024,
+                                 help="largest document accepted; bigger ones get request-entity-too-large")
+    idle_timeout: float = setting(30.0, minimum=1,
+                                  help="seconds: a client silent this long, or not done with its headers, is dropped")
+    convert_seconds: float = setting(60.0, minimum=1,
+                                     help="CPU seconds one conversion may use (its wall clock gets twice that)")
+    convert_memory_bytes: int = setting(512 * 1024 * 1024, minimum=64 * 1024 * 1024,
+                                        help="memory one conversion may use")
+    min_free_bytes: int = setting(64 * 1024 * 1024, minimum=0,
+                                  help="below this much free spool space new jobs are refused (spool-area-full)")
+
+
+@dataclass(frozen=True)
+class Config:
+    """The settings in force, by section (``config.online.url``).  Frozen: a change makes a new one."""
+
+    printer: PrinterSettings = field(default_factory=PrinterSettings)
+    online: OnlineSettings = field(default_factory=OnlineSettings)
+    sending: SendingSettings = field(default_factory=SendingSettings)
+    inbound: InboundSettings = field(default_factory=InboundSettings)
+    intake: IntakeSettings = field(default_factory=IntakeSettings)
+    validation: ValidationSettings = field(default_factory=ValidationSettings)
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
+    storage: StorageSettings = field(default_factory=StorageSettings)
+    web: WebSettings = field(default_factory=WebSettings)
+    limits: LimitsSettings = field(default_factory=LimitsSettings)
+    source: Path | None = field(default=None, compare=False)
+    """The configuration file these settings were read from (None: defaults and environment only)."""
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(self.storage.data_dir) if self.storage.data_dir else default_data_dir()
+
+    @property
+    def listen(self) -> tuple[str, int]:
+        return parse_listen(self.printer.listen)
+
+    def get(self, key: str) -> Any:
+        """The value of a dotted key (``"online.url"``)."""
+        section, name = _split(key)
+        return getattr(getattr(self, section), name)
+
+    def values(self) -> dict[str, Any]:
+        """Every setting by dotted key."""
+        return {key: self.get(key) for key in SETTINGS}
+
+    def replace(self, changes: Mapping[str, Any]) -> Config:
+        """A copy with ``{dotted key: value}`` changed, each value checked as at load."""
+        sections: dict[str, dict[str, Any]] = {}
+        for key, value in changes.items():
+            section, name = _split(key)
+            sections.setdefault(section, {})[name] = _check(key, value)
+        return dataclasses.replace(self, **{section: dataclasses.replace(getattr(self, section), **values)
+                                            for section, values in sections.items()})
+
 
 @dataclass(frozen=True)
 class Setting:
-    type: type | tuple[type, ...]
+    """One dotted key of :data:`SETTINGS`: its type, default and checks (read from the declarations above)."""
+
+    type: type
     default: Any
     choices: tuple[Any, ...] = ()
     minimum: float | None = None
@@ -27,72 +169,27 @@ class Setting:
     help: str = ""
 
 
-SETTINGS: dict[str, Setting] = {
-    "printer.name": Setting(str, "Pagero Printer", help="the printer's name as clients show it"),
-    "printer.listen": Setting(str, "0.0.0.0:8631", help="HOST:PORT for IPP and the status page"),
-    "printer.paper": Setting(str, "A4", choices=("A4", "Letter")),
-    "printer.location": Setting(str, ""),
-    "printer.dnssd": Setting(bool, True, help="advertise the printer with DNS-SD"),
-    "online.url": Setting(str, "https://api.pageroonline.com", help="Pagero Online API base URL"),
-    "online.auth_url": Setting(str, "", help="OAuth2 token URL (default: derived from online.url)"),
-    "online.username": Setting(str, ""),
-    "online.password": Setting(str, ""),
-    "online.company_id": Setting(str, ""),
-    "online.environment": Setting(str, "Production", choices=("Production", "Test", "Certification")),
-    "sending.mode": Setting(str, "manual", choices=("automatic", "manual")),
-    "sending.max_retry_delay": Setting((int, float), 3600, minimum=1, help="seconds"),
-    "sending.max_attempts": Setting(int, 12, minimum=1, help="then the invoice needs attention"),
-    "sending.poll_seconds": Setting((int, float), 30, minimum=0.1, help="how often sent invoices are checked"),
-    "sending.workers": Setting(int, 1, minimum=1, help="parallel uploads"),
-    "sending.breaker_cooldown": Setting((int, float), 30, minimum=0.1,
-                                        help="seconds to wait before probing a failing service again"),
-    "inbound.folder": Setting(str, "", folder=True,
-                              help="where received invoices are written (default: received/ in the data dir)"),
-    "inbound.mode": Setting(str, "manual", choices=("automatic", "manual")),
-    "inbound.poll_seconds": Setting((int, float), 60, minimum=0.1,
-                                    help="how often Pagero Online is asked for received invoices"),
-    "intake.folder": Setting(str, "", folder=True, help="hot folder: files put here are imported"),
-    "intake.settle_seconds": Setting((int, float), 2, minimum=0.1,
-                                     help="a hot-folder file must stay unchanged this long"),
-    "intake.poll_seconds": Setting((int, float), 1, minimum=0.1),
-    "validation.duplicates": Setting(bool, True, help="hold a repeated document as a possible duplicate"),
-    "validation.duplicate_window_days": Setting(int, 90, minimum=1),
-    "validation.max_pages": Setting(int, 500, minimum=1),
-    "retention.days": Setting(int, 365, minimum=1, help="keep local copies of finished invoices this long"),
-    "storage.data_dir": Setting(str, "", help="spool, database and printer identity (default per platform)"),
-    "storage.database_url": Setting(str, "", help="SQLAlchemy URL (default: SQLite in the data dir)"),
-    "web.session_hours": Setting((int, float), 12, minimum=0.1, help="a status page login lasts at most this long"),
-    "web.idle_minutes": Setting((int, float), 120, minimum=1, help="a login unused this long ends"),
-    "limits.max_job_bytes": Setting(int, 1024 * 1024 * 1024, minimum=1024,
-                                    help="largest document accepted; bigger ones get request-entity-too-large"),
-    "limits.idle_timeout": Setting((int, float), 30, minimum=1,
-                                   help="seconds: a client silent this long, or not done with its headers, is dropped"),
-    "limits.convert_seconds": Setting((int, float), 60, minimum=1,
-                                      help="CPU seconds one conversion may use (its wall clock gets twice that)"),
-    "limits.convert_memory_bytes": Setting(int, 512 * 1024 * 1024, minimum=64 * 1024 * 1024,
-                                           help="memory one conversion may use"),
-    "limits.min_free_bytes": Setting(int, 64 * 1024 * 1024, minimum=0,
-                                     help="below this much free spool space new jobs are refused (spool-area-full)"),
-}
+def _table() -> dict[str, Setting]:
+    table: dict[str, Setting] = {}
+    for section in dataclasses.fields(Config):
+        if section.name == "source":
+            continue
+        cls = typing.get_type_hints(Config)[section.name]
+        hints = typing.get_type_hints(cls)
+        for item in dataclasses.fields(cls):
+            table[f"{section.name}.{item.name}"] = Setting(hints[item.name], item.default, **item.metadata)
+    return table
 
 
-@dataclass
-class Config:
-    """Validated settings, by dotted key."""
+SETTINGS: dict[str, Setting] = _table()
+"""Every setting by dotted key, derived from :class:`Config`."""
 
-    values: dict[str, Any] = field(default_factory=dict)
-    source: Path | None = None
 
-    def __getitem__(self, key: str) -> Any:
-        return self.values[key]
-
-    @property
-    def data_dir(self) -> Path:
-        return Path(self.values["storage.data_dir"]) if self.values["storage.data_dir"] else default_data_dir()
-
-    @property
-    def listen(self) -> tuple[str, int]:
-        return parse_listen(self.values["printer.listen"])
+def _split(key: str) -> tuple[str, str]:
+    if key not in SETTINGS:
+        raise ConfigError(f"{key}: unknown setting")
+    section, _, name = key.partition(".")
+    return section, name
 
 
 def parse_listen(text: str) -> tuple[str, int]:
@@ -116,19 +213,20 @@ def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def _check(key: str, value: Any) -> Any:
+    """``value`` as the type ``key`` declares, or :class:`ConfigError` naming the key and the problem."""
     setting = SETTINGS.get(key)
     if setting is None:
         raise ConfigError(f"{key}: unknown setting")
-    types = setting.type if isinstance(setting.type, tuple) else (setting.type,)
-    if bool in types and isinstance(value, str) and value.lower() in ("on", "off"):
+    kind = setting.type
+    if kind is bool and isinstance(value, str) and value.lower() in ("on", "off"):
         value = value.lower() == "on"
-    if isinstance(value, bool) and bool not in types:
-        raise ConfigError(f"{key}: expected {types[0].__name__}, got a boolean")
-    if not isinstance(value, types):
-        raise ConfigError(f"{key}: expected {types[0].__name__}, got {type(value).__name__} {value!r}")
+    if isinstance(value, bool) and kind is not bool:
+        raise ConfigError(f"{key}: expected {kind.__name__}, got a boolean")
+    if not isinstance(value, int if kind is float else kind) and not isinstance(value, kind):
+        raise ConfigError(f"{key}: expected {kind.__name__}, got {type(value).__name__} {value!r}")
     if setting.choices and value not in setting.choices:
         raise ConfigError(f"{key}: {value!r} is not one of {', '.join(map(str, setting.choices))}")
-    if setting.minimum is not None and value < setting.minimum:  # type: ignore[operator]
+    if setting.minimum is not None and value < setting.minimum:  # type: ignore[operator]  # int or float here
         raise ConfigError(f"{key}: {value!r} is below the minimum {setting.minimum}")
     if setting.folder and value:
         folder = Path(str(value))
@@ -136,51 +234,54 @@ def _check(key: str, value: Any) -> Any:
             raise ConfigError(f"{key}: {value} is not a folder")
         if not os.access(folder, os.R_OK | os.W_OK | os.X_OK):
             raise ConfigError(f"{key}: the folder {value} cannot be read and written by this user")
-    return value
+    return float(value) if kind is float and isinstance(value, int | float) else value
+
+
+def env_name(key: str) -> str:
+    """The environment variable that overrides ``key``: ``online.url`` → ``PAGERO_ONLINE_URL``."""
+    return "PAGERO_" + key.upper().replace(".", "_")
 
 
 def _from_env(key: str, raw: str) -> Any:
-    setting = SETTINGS[key]
-    types = setting.type if isinstance(setting.type, tuple) else (setting.type,)
+    kind = SETTINGS[key].type
     try:
-        if bool in types:
+        if kind is bool:
             if raw.lower() not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
                 raise ValueError(raw)
             return raw.lower() in ("1", "true", "yes", "on")
-        if int in types:
-            return int(raw)
-        if float in types:
-            return float(raw)
+        if kind in (int, float):
+            return kind(raw)
     except ValueError as error:
-        raise ConfigError(f"{key}: environment value {raw!r} is not a {types[0].__name__}") from error
+        raise ConfigError(f"{key}: environment value {raw!r} is not a {kind.__name__}") from error
     return raw
 
 
-def load_config(path: Path | None, overrides: dict[str, Any] | None = None) -> Config:
-    """Defaults, then the YAML file (if any), then the environment, then ``overrides``."""
-    values = {key: setting.default for key, setting in SETTINGS.items()}
-    if path is not None:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as error:
-            raise ConfigError(f"{path}: cannot read the configuration file ({error.strerror})") from error
-        try:
-            data = yaml.safe_load(text) or {}
-        except yaml.YAMLError as error:
-            mark = getattr(error, "problem_mark", None)
-            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-            problem = getattr(error, "problem", None) or "syntax error"
-            raise ConfigError(f"{path}: not valid YAML{where}: {problem}") from error
-        if not isinstance(data, dict):
-            raise ConfigError(f"{path}: the configuration must be a mapping of sections")
-        for key, value in _flatten(data).items():
-            values[key] = _check(key, value)
+def read_file(path: Path) -> dict[str, Any]:
+    """The settings a YAML file sets, by dotted key, each checked; :class:`ConfigError` names the file and key."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read the configuration file ({error.strerror})") from error
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(error, "problem", None) or "syntax error"
+        raise ConfigError(f"{path}: not valid YAML{where}: {problem}") from error
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the configuration must be a mapping of sections")
+    return {key: _check(key, value) for key, value in _flatten(data).items()}
+
+
+def load_config(path: Path | None, overrides: Mapping[str, Any] | None = None) -> Config:
+    """Defaults, then the YAML file (if any), then the environment, then ``overrides`` (None values skipped)."""
+    values: dict[str, Any] = read_file(path) if path is not None else {}
     for key in SETTINGS:
-        env = "PAGERO_" + key.upper().replace(".", "_")
+        env = env_name(key)
         if env in os.environ:
-            values[key] = _check(key, _from_env(key, os.environ[env]))
-    for key, value in (overrides or {}).items():
-        if value is not None:
-            values[key] = _check(key, value)
-    parse_listen(values["printer.listen"])
-    return Config(values, path)
+            values[key] = _from_env(key, os.environ[env])
+    values.update({key: value for key, value in (overrides or {}).items() if value is not None})
+    config = dataclasses.replace(Config().replace(values), source=path)
+    parse_listen(config.printer.listen)
+    return config

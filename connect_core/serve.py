@@ -72,32 +72,32 @@ def start_demo_online(config: Config) -> tuple[Config, Any]:
     threading.Thread(target=emulator.serve_forever, kwargs={"poll_interval": 0.2}, name="online-emulator",
                      daemon=True).start()
     url = f"http://127.0.0.1:{emulator.server_address[1]}"
-    values = {**config.values, "online.url": url, "online.auth_url": "", "online.username": "demo",
-              "online.password": "demo", "online.company_id": "demo"}
-    return Config(values, config.source), emulator
+    demo = config.replace({"online.url": url, "online.auth_url": "", "online.username": "demo",
+                           "online.password": "demo", "online.company_id": "demo"})
+    return demo, emulator
 
 
 def build(config: Config) -> Product:
     """Open the store and spool, recover from any crash, and build the ASGI app."""
     data_dir = config.data_dir
     data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    db = open_database(config["storage.database_url"], data_dir)
+    db = open_database(config.storage.database_url, data_dir)
     spool = Spool(data_dir / "spool")
     pipeline = make_pipeline(config, db, spool)
-    intake = PrintIntake(db, spool, min_free_bytes=config["limits.min_free_bytes"], on_stored=pipeline.wake)
+    intake = PrintIntake(db, spool, min_free_bytes=config.limits.min_free_bytes, on_stored=pipeline.wake)
     intake.recover()
     printer_config = PrinterConfig(
-        name=config["printer.name"],
+        name=config.printer.name,
         uuid=printer_uuid(data_dir),
-        location=config["printer.location"],
-        paper=config["printer.paper"],
-        max_job_bytes=config["limits.max_job_bytes"],
+        location=config.printer.location,
+        paper=config.printer.paper,
+        max_job_bytes=config.limits.max_job_bytes,
     )
     printer = Printer(printer_config, intake)
     on_settings: list[Callable[[Config], None]] = []
     web = create_app(config, db, spool, printer_config.name, printer.path, intake=intake, pipeline=pipeline,
                      on_settings=on_settings)
-    app = IppApp(printer, web, HttpLimits(idle_timeout=float(config["limits.idle_timeout"])))
+    app = IppApp(printer, web, HttpLimits(idle_timeout=config.limits.idle_timeout))
     return Product(config, db, spool, intake, pipeline, printer, app, on_settings)
 
 
@@ -151,7 +151,7 @@ def run(config: Config, demo: bool = False) -> int:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
     emulator = None
-    if demo and not config["online.username"]:
+    if demo and not config.online.username:
         config, emulator = start_demo_online(config)
     product = build(config)
     outbox = make_outbox(config, product.db, product.spool)
@@ -165,10 +165,10 @@ def run(config: Config, demo: bool = False) -> int:
             f"  Printer URI:  ipp://{where}{product.printer.path}",
             f"  PostScript:   {postscript}",
             f"  Status page:  http://{where}/",
-            f"  Sending:      {config['sending.mode']} mode, {config['online.environment']} environment",
-            (f"  demo: invoices go to the local Pagero Online emulator at {config['online.url']}/"
+            f"  Sending:      {config.sending.mode} mode, {config.online.environment} environment",
+            (f"  demo: invoices go to the local Pagero Online emulator at {config.online.url}/"
              if emulator is not None else
-             f"  Online:       {config['online.url']} as {config['online.username']}" if outbox is not None else
+             f"  Online:       {config.online.url} as {config.online.username}" if outbox is not None else
              "  Online:       no account configured (set online.username in the config); invoices wait here"),
         ])
 
@@ -182,11 +182,11 @@ def run(config: Config, demo: bool = False) -> int:
             lifespan="off",
             # No proxy sits in front: X-Forwarded-For from a local process must not change who a client is.
             proxy_headers=False,
-            timeout_keep_alive=config["limits.idle_timeout"],
-            http=guarded_http_protocol(float(config["limits.idle_timeout"])),
+            timeout_keep_alive=int(config.limits.idle_timeout),
+            http=guarded_http_protocol(config.limits.idle_timeout),
         ),
         banner,
-        Advertiser(product.printer.config, host, port, product.printer.path) if config["printer.dnssd"] else None,
+        Advertiser(product.printer.config, host, port, product.printer.path) if config.printer.dnssd else None,
     )
     product.spool.keep_slots_ready()
     product.pipeline.start()
@@ -210,12 +210,12 @@ def run(config: Config, demo: bool = False) -> int:
             online[key] = fresh
 
     product.on_settings.append(new_account)
-    retention = RetentionTimer(product.db, product.spool, config["retention.days"])
+    retention = RetentionTimer(product.db, product.spool, config.retention.days)
     retention.start()
     hot_folder = None
-    if config["intake.folder"]:
-        hot_folder = HotFolder(Path(config["intake.folder"]), product.intake,
-                               settle=float(config["intake.settle_seconds"]), poll=float(config["intake.poll_seconds"]))
+    if config.intake.folder:
+        hot_folder = HotFolder(Path(config.intake.folder), product.intake,
+                               settle=config.intake.settle_seconds, poll=config.intake.poll_seconds)
         hot_folder.start()
     try:
         server.run()

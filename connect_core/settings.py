@@ -8,12 +8,13 @@ Passwords are never sent back to a browser: the page only says whether one is se
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from connect_core.config import SETTINGS, Config, load_config
+from connect_core.config import SETTINGS, Config, read_file
 from connect_core.errors import ConfigError
 from connect_core.fsutil import write_durably
 from connect_core.paths import default_config_file
@@ -26,13 +27,13 @@ SECRET = frozenset({"online.password"})
 def visible_settings(config: Config) -> dict[str, Any]:
     """The editable settings as the page shows them: secrets replaced by whether they are set."""
     return {
-        "sending_mode": config["sending.mode"],
+        "sending_mode": config.sending.mode,
         "online": {
-            "url": config["online.url"],
-            "username": config["online.username"],
-            "password_set": bool(config["online.password"]),
-            "company_id": config["online.company_id"],
-            "environment": config["online.environment"],
+            "url": config.online.url,
+            "username": config.online.username,
+            "password_set": bool(config.online.password),
+            "company_id": config.online.company_id,
+            "environment": config.online.environment,
         },
         "file": str(settings_file(config)),
     }
@@ -90,7 +91,5 @@ def save_settings(config: Config, changes: dict[str, Any]) -> Config:
         write_durably(path, text.encode("utf-8"), mode=0o600)
     except OSError as error:
         raise ConfigError(f"cannot save the settings to {path}: {error.strerror}") from error
-    values = load_config(path).values
-    # Settings given on the command line or in the environment still win, as they did at start.
-    merged = {**config.values, **{key: values[key] for key in EDITABLE}}
-    return Config(merged, path)
+    read_file(path)  # what was written loads again, or the admin hears it now rather than at the next start
+    return dataclasses.replace(config.replace(clean), source=path)

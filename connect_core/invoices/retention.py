@@ -14,7 +14,7 @@ import threading
 from sqlalchemy import func, select, update
 
 from connect_core.intake.spool import Spool
-from connect_core.invoices.service import record
+from connect_core.invoices.history import record
 from connect_core.invoices.states import DONE
 from connect_core.store import Database, utcnow
 from connect_core.store.schema import invoices

@@ -1,117 +1,30 @@
-"""Service functions on invoices: the CLI and the web pages call these and nothing else."""
+"""The service functions on invoices: the CLI, the web pages and the API call these and nothing else.
+
+Every function takes the :class:`~connect_core.invoices.access.Actor` who asks: what they
+may see is decided by :func:`~connect_core.invoices.access.visible_to`, what an invoice allows
+by :func:`~connect_core.invoices.actions.actions_for`, and every change lands in the
+invoice's history under the actor's name.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-import json
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, or_, select, union_all, update
+from sqlalchemy import Connection, and_, func, or_, select, union_all, update
 
-from connect_core.errors import StoreError
-from connect_core.invoices.states import APPROVABLE, State, allowed
-from connect_core.store import Database, utcnow
-from connect_core.store.schema import events, invoices, print_jobs
-
-
-class NotFound(StoreError):
-    """No such invoice (or not visible to the asking user)."""
-
-
-class NotAllowed(StoreError):
-    """The invoice's state does not allow this action."""
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who acts: a user name and whether they are an admin (sees everything).
-
-    A non-admin sees the invoices whose owner (the IPP ``requesting-user-name``) is one of
-    ``owners``, or their own name when ``owners`` is empty.
-    """
-
-    name: str = "system"
-    admin: bool = True
-    owners: frozenset[str] = frozenset()
-
-
-SYSTEM = Actor()
-"""The program itself (sees everything)."""
-
-
-def record(conn: Connection, invoice_id: int, what: str, *, from_state: str | None = None,
-           to_state: str | None = None, why: str = "", who: str = "system", at: dt.datetime | None = None) -> None:
-    """Append one line to an invoice's history."""
-    conn.execute(insert(events).values(invoice_id=invoice_id, at=at or utcnow(), from_state=from_state,
-                                       to_state=to_state, what=what, why=why, who=who))
-
-
-def transition(conn: Connection, invoice_id: int, target: State, what: str, *, why: str = "",
-               who: str = "system", expect: State | None = None) -> State:
-    """Move an invoice to ``target`` if the table allows it; returns the state it left.
-
-    ``expect`` makes the move conditional on the current state (a fence against a
-    concurrent change).  Raises :class:`NotAllowed` when the move is not allowed.
-    """
-    row = conn.execute(select(invoices.c.state).where(invoices.c.id == invoice_id)).first()
-    if row is None:
-        raise NotFound(f"invoice {invoice_id} not found")
-    current = State(row.state)
-    if expect is not None and current is not expect:
-        raise NotAllowed(f"invoice {invoice_id} is {current.value}, not {expect.value}")
-    if not allowed(current, target):
-        raise NotAllowed(f"invoice {invoice_id} is {current.value}; it cannot become {target.value}")
-    result = conn.execute(
-        update(invoices).where(invoices.c.id == invoice_id, invoices.c.state == current.value)
-        .values(state=target.value, reason=why if target not in (State.READY, State.QUEUED) else "",
-                updated_at=utcnow())
-    )
-    if result.rowcount != 1:
-        raise NotAllowed(f"invoice {invoice_id} changed meanwhile; try again")
-    record(conn, invoice_id, what, from_state=current.value, to_state=target.value, why=why, who=who)
-    return current
-
-
-def _visible(query: Any, actor: Actor) -> Any:
-    if actor.admin:
-        return query
-    return query.where(invoices.c.owner.in_(sorted(actor.owners or {actor.name})))
-
-
-def summary(row: Any) -> dict[str, Any]:
-    """An invoice as plain data (what ``list --json`` prints)."""
-    return {
-        "id": row.id,
-        "uuid": row.uuid,
-        "state": row.state,
-        "reason": row.reason,
-        "job_id": row.job_id,
-        "owner": row.owner,
-        "pages": row.pages,
-        "first_page": row.first_page,
-        "last_page": row.last_page,
-        "has_text": row.has_text,
-        "source_format": row.source_format,
-        "sha256": row.sha256,
-        "invoice_number": row.invoice_number,
-        "issue_date": row.issue_date.isoformat() if row.issue_date else None,
-        "due_date": row.due_date.isoformat() if row.due_date else None,
-        "currency": row.currency,
-        "total": str(row.total) if row.total is not None else None,
-        "seller": row.seller,
-        "buyer": row.buyer,
-        "environment": row.environment,
-        "delivery_status": row.delivery_status,
-        "attempts": row.attempts,
-        "last_error": row.last_error,
-        "restartable": bool(row.remote_filepart_id and row.remote_file_id),
-        "sent": row.sent_at.replace(tzinfo=dt.UTC).isoformat() if row.sent_at else None,
-        "created": row.created_at.replace(tzinfo=dt.UTC).isoformat(),
-        "updated": row.updated_at.replace(tzinfo=dt.UTC).isoformat(),
-    }
-
+from connect_core.config import ENVIRONMENTS
+from connect_core.invoices.access import SYSTEM, Actor, visible_to
+from connect_core.invoices.actions import SENT_STATES, VIEWS, actions_for, refusal
+from connect_core.invoices.errors import NotAllowed, NotFound
+from connect_core.invoices.history import transition
+from connect_core.invoices.model import Event, Invoice, InvoiceDetail, PrintJob, fields_of
+from connect_core.invoices.states import State
+from connect_core.online.client import OnlineClient
+from connect_core.store import Database, print_jobs
+from connect_core.store.schema import events, invoices
+from ipp.status import JobState
 
 SORTS: dict[str, tuple[str, bool]] = {
     "newest": ("id", True), "oldest": ("id", False),
@@ -122,13 +35,18 @@ SORTS: dict[str, tuple[str, bool]] = {
 }
 """The orders a list can have: name → (column, descending).  Missing values sort last either way."""
 
-_SUMMARY_KEY = {"invoice_number": "invoice_number", "issue_date": "issue_date", "due_date": "due_date",
-                "total": "total", "id": "id"}
+
+# -- reading -------------------------------------------------------------------------------
 
 
-def sort_value(row: dict[str, Any], sort: str) -> Any:
-    """The value of ``row`` (a :func:`summary`) that ``sort`` orders by: with the id, the next page's cursor."""
-    return row[_SUMMARY_KEY[SORTS[sort][0]]]
+def sort_value(invoice: Invoice, sort: str) -> Any:
+    """The JSON value of ``invoice`` that ``sort`` orders by: with its id, the next page's cursor."""
+    value = getattr(invoice, SORTS[sort][0])
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
 
 
 def _like(text: str) -> str:
@@ -148,23 +66,22 @@ def _typed(column: str, value: Any) -> Any:
     return str(value)
 
 
-def list_invoices(db: Database, *, state: str | None = None, actor: Actor = SYSTEM, limit: int = 50,
-                  before_id: int | None = None, states: list[str] | tuple[str, ...] | None = None,
-                  number: str | None = None, counterparty: str | None = None,
+def list_invoices(db: Database, *, actor: Actor = SYSTEM, states: list[str] | tuple[str, ...] | None = None,
+                  limit: int = 50, number: str | None = None, counterparty: str | None = None,
                   issued_from: dt.date | None = None, issued_to: dt.date | None = None,
                   due_from: dt.date | None = None, due_to: dt.date | None = None,
                   amount_min: Decimal | None = None, amount_max: Decimal | None = None,
-                  sort: str = "newest", after: tuple[Any, int] | None = None) -> list[dict[str, Any]]:
-    """Invoices matching every filter given, in ``sort`` order, ``limit`` at a time.
+                  sort: str = "newest", after: tuple[Any, int] | None = None) -> list[Invoice]:
+    """Invoices ``actor`` may see matching every filter given, in ``sort`` order, ``limit`` at a time.
 
     Pages on by keyset: ``after`` is ``(sort value, id)`` of the last row of the previous
-    page (see :func:`sort_value`); ``before_id`` is the same for the default newest-first
-    order.  ``number`` and ``counterparty`` (seller or buyer) match any part, ignoring case.
+    page (see :func:`sort_value`).  ``number`` and ``counterparty`` (seller or buyer) match
+    any part, ignoring case.  ``states`` empty or None means every state.
     """
     column_name, descending = SORTS[sort]
     column = invoices.c[column_name]
-    query = _visible(select(invoices), actor)
-    wanted = [State(s).value for s in ([state] if state else []) + list(states or [])]
+    query = select(invoices).where(visible_to(actor, invoices.c.owner))
+    wanted = [State(s).value for s in states or []]
     if number:
         query = query.where(func.lower(invoices.c.invoice_number).like(_like(number), escape="\\"))
     if counterparty:
@@ -177,8 +94,6 @@ def list_invoices(db: Database, *, state: str | None = None, actor: Actor = SYST
             query = query.where(col >= low)
         if high is not None:
             query = query.where(col <= high)
-    if before_id is not None and after is None and sort == "newest":
-        after = (before_id, before_id)
     if after is not None:
         value, last_id = _typed(column_name, after[0]), int(after[1])
         beyond = column < value if descending else column > value
@@ -207,67 +122,166 @@ def list_invoices(db: Database, *, state: str | None = None, actor: Actor = SYST
         query = query.where(invoices.c.state.in_(wanted)) if wanted else query
         query = query.order_by(column.is_(None), column.desc() if descending else column.asc(), id_order)
     with db.reader.connect() as conn:
-        return [summary(row) for row in conn.execute(query.limit(limit))]
+        return [Invoice.from_row(row) for row in conn.execute(query.limit(limit))]
 
 
-def count_by_state(db: Database, actor: Actor = SYSTEM) -> dict[str, int]:
-    query = _visible(select(invoices.c.state, func.count()).group_by(invoices.c.state), actor)
+def view_counts(db: Database, actor: Actor = SYSTEM) -> dict[str, int]:
+    """How many invoices ``actor`` sees in *Files to send* and in *Needs attention* (the header's counts)."""
+    waiting = {"files_to_send": VIEWS["files-to-send"], "needs_attention": VIEWS["needs-attention"]}
+    query = (select(invoices.c.state, func.count())
+             .where(invoices.c.state.in_([s.value for group in waiting.values() for s in group]),
+                    visible_to(actor, invoices.c.owner))
+             .group_by(invoices.c.state))
     with db.reader.connect() as conn:
-        return {state: n for state, n in conn.execute(query)}
+        by_state = {state: n for state, n in conn.execute(query)}
+    return {name: sum(by_state.get(s.value, 0) for s in group) for name, group in waiting.items()}
 
 
-def get_invoice(db: Database, invoice_id: int, actor: Actor = SYSTEM) -> dict[str, Any]:
-    """One invoice with its fields, its print job and its whole history."""
+def change_marker(db: Database) -> str:
+    """Changes whenever anything a list or an invoice's page shows may have changed (cheap: keys and one index)."""
     with db.reader.connect() as conn:
-        row = conn.execute(_visible(select(invoices).where(invoices.c.id == invoice_id), actor)).first()
-        if row is None:
-            raise NotFound(f"invoice {invoice_id} not found")
+        last_event = conn.execute(select(func.max(events.c.id))).scalar() or 0
+        last_job = conn.execute(select(func.max(print_jobs.c.id))).scalar() or 0
+        busy = conn.execute(select(func.count()).select_from(print_jobs).where(
+            print_jobs.c.state == int(JobState.PROCESSING))).scalar() or 0
+    return f"{last_event}.{last_job}.{busy}"
+
+
+def processing_jobs(db: Database, actor: Actor = SYSTEM, limit: int = 20) -> list[PrintJob]:
+    """Print jobs ``actor`` may see that were received and are still being converted (invoices in a moment)."""
+    query = (select(print_jobs).where(print_jobs.c.state == int(JobState.PROCESSING),
+                                      visible_to(actor, print_jobs.c.user_name))
+             .order_by(print_jobs.c.id.desc()).limit(limit))
+    with db.reader.connect() as conn:
+        return [_print_job(row) for row in conn.execute(query)]
+
+
+def _print_job(job: Any) -> PrintJob:
+    return PrintJob(job.id, job.name, job.user_name, job.door, job.source_name,
+                    job.source_format or job.document_format, job.created_at.replace(tzinfo=dt.UTC))
+
+
+def _visible_row(conn: Connection, invoice_id: int, actor: Actor) -> Any:
+    row = conn.execute(select(invoices).where(invoices.c.id == invoice_id,
+                                              visible_to(actor, invoices.c.owner))).first()
+    if row is None:
+        raise NotFound(f"no invoice {invoice_id}")
+    return row
+
+
+def get_invoice(db: Database, invoice_id: int, actor: Actor = SYSTEM) -> Invoice:
+    """One invoice ``actor`` may see; :class:`NotFound` otherwise."""
+    with db.reader.connect() as conn:
+        return Invoice.from_row(_visible_row(conn, invoice_id, actor))
+
+
+def invoice_detail(db: Database, invoice_id: int, actor: Actor = SYSTEM) -> InvoiceDetail:
+    """One invoice with its fields (value, source, confidence), its print job, its history and its actions."""
+    with db.reader.connect() as conn:
+        row = _visible_row(conn, invoice_id, actor)
         job = conn.execute(select(print_jobs).where(print_jobs.c.id == row.job_id)).first()
         history = conn.execute(select(events).where(events.c.invoice_id == invoice_id).order_by(events.c.id)).all()
-    data = summary(row)
-    data["fields"] = json.loads(row.fields or "{}")
-    data["job"] = None if job is None else {
-        "id": job.id, "name": job.name, "user": job.user_name, "door": job.door, "source": job.source_name,
-        "format": job.source_format or job.document_format, "received": job.created_at.isoformat(),
-    }
-    data["history"] = [
-        {"at": e.at.replace(tzinfo=dt.UTC).isoformat(), "what": e.what, "from": e.from_state,
-         "to": e.to_state, "why": e.why, "who": e.who}
-        for e in history
-    ]
-    return data
+    invoice = Invoice.from_row(row)
+    return InvoiceDetail(
+        invoice=invoice,
+        fields=fields_of(invoice, row.fields),
+        job=None if job is None else _print_job(job),
+        history=tuple(Event(e.at.replace(tzinfo=dt.UTC), e.what, e.from_state, e.to_state, e.why, e.who)
+                      for e in history),
+        actions=actions_for(invoice),
+    )
 
 
 def invoice_pdf(db: Database, invoice_id: int, actor: Actor = SYSTEM) -> tuple[str, str, str | None]:
     """Where an invoice's PDF is kept: ``(document uuid, file name, invoice number)``; checks who asks."""
     with db.reader.connect() as conn:
-        row = conn.execute(_visible(select(invoices.c.document_uuid, invoices.c.pdf_name, invoices.c.invoice_number)
-                                    .where(invoices.c.id == invoice_id), actor)).first()
-    if row is None:
-        raise NotFound(f"invoice {invoice_id} not found")
+        row = _visible_row(conn, invoice_id, actor)
     return row.document_uuid, row.pdf_name, row.invoice_number
 
 
+# -- acting --------------------------------------------------------------------------------
+
+
+def _allowing(conn: Connection, invoice_id: int, actor: Actor, action: str) -> Invoice:
+    """The invoice, if ``actor`` may see it and its state allows ``action`` now."""
+    invoice = Invoice.from_row(_visible_row(conn, invoice_id, actor))
+    if action not in actions_for(invoice):
+        raise NotAllowed(refusal(invoice, action))
+    return invoice
+
+
 def approve(db: Database, invoice_id: int, actor: Actor = SYSTEM, *, automatic: bool = False) -> State:
-    """A person releases a possible duplicate or an invoice needing attention."""
+    """A person releases a possible duplicate or an invoice held by a check; returns where it went."""
     target = State.QUEUED if automatic else State.READY
     with db.writer.begin() as conn:
-        _check_visible(conn, invoice_id, actor)
-        current = State(conn.execute(select(invoices.c.state).where(invoices.c.id == invoice_id)).scalar_one())
-        if current not in APPROVABLE:
-            raise NotAllowed(f"invoice {invoice_id} is {current.value}; only possible duplicates and invoices "
-                             "needing attention can be approved")
-        transition(conn, invoice_id, target, "approved", who=actor.name, expect=current)
+        invoice = _allowing(conn, invoice_id, actor, "approve")
+        transition(conn, invoice_id, target, "approved", who=actor.name, expect=invoice.state)
     return target
 
 
 def delete(db: Database, invoice_id: int, actor: Actor = SYSTEM) -> None:
-    """Mark an invoice deleted (its local copy goes with retention)."""
+    """Mark an invoice deleted: it is never sent (its local copy goes with retention)."""
     with db.writer.begin() as conn:
-        _check_visible(conn, invoice_id, actor)
-        transition(conn, invoice_id, State.DELETED, "deleted", who=actor.name)
+        invoice = _allowing(conn, invoice_id, actor, "delete")
+        transition(conn, invoice_id, State.DELETED, "deleted", who=actor.name, expect=invoice.state)
 
 
-def _check_visible(conn: Connection, invoice_id: int, actor: Actor) -> None:
-    if conn.execute(_visible(select(invoices.c.id).where(invoices.c.id == invoice_id), actor)).first() is None:
-        raise NotFound(f"invoice {invoice_id} not found")
+def send(db: Database, ids: list[int] | None, environment: str, actor: Actor = SYSTEM) -> list[int]:
+    """Queue invoices from *Files to send*; ``None`` sends every one ``actor`` sees there.  Returns the ids queued.
+
+    All or nothing: an id ``actor`` cannot see is :class:`NotFound`, one not waiting in
+    *Files to send* is :class:`NotAllowed`, and then none is queued.
+    """
+    if environment not in ENVIRONMENTS:
+        raise NotAllowed(f"environment {environment!r} is not one of {', '.join(ENVIRONMENTS)}")
+    with db.writer.begin() as conn:
+        query = select(invoices.c.id, invoices.c.state).where(visible_to(actor, invoices.c.owner))
+        if ids is None:
+            query = query.where(invoices.c.state == State.READY.value)
+        else:
+            query = query.where(invoices.c.id.in_(ids))
+        found = {row.id: row.state for row in conn.execute(query)}
+        missing = sorted(set(ids or ()) - set(found))
+        if missing:
+            raise NotFound(f"no invoice {', '.join(map(str, missing))}")
+        waiting = [n for n, state in sorted(found.items()) if state == State.READY.value]
+        others = sorted(set(found) - set(waiting))
+        if others:
+            raise NotAllowed("not waiting in Files to send: " + ", ".join(f"{n} ({found[n]})" for n in others))
+        for invoice_id in waiting:
+            conn.execute(update(invoices).where(invoices.c.id == invoice_id).values(environment=environment))
+            transition(conn, invoice_id, State.QUEUED, f"sent by {actor.name} ({environment})", who=actor.name,
+                       expect=State.READY)
+    return waiting
+
+
+def resend(db: Database, invoice_id: int, actor: Actor = SYSTEM, *, confirm: bool = False) -> None:
+    """Send again after the cause was fixed; an invoice already at Pagero Online needs ``confirm``."""
+    with db.writer.begin() as conn:
+        invoice = _allowing(conn, invoice_id, actor, "resend")
+        if invoice.state is State.NEEDS_ATTENTION:
+            conn.execute(update(invoices).where(invoices.c.id == invoice_id).values(
+                attempts=0, first_attempt_at=None, next_attempt_at=None))
+            transition(conn, invoice_id, State.QUEUED, "resent", who=actor.name, expect=invoice.state)
+            return
+        assert invoice.state in SENT_STATES
+        if not confirm:
+            raise NotAllowed(f"invoice {invoice_id} was already sent ({invoice.state.value}); sending it again "
+                             "means the recipient may get it twice — confirm to resend")
+        conn.execute(update(invoices).where(invoices.c.id == invoice_id).values(
+            attempts=0, first_attempt_at=None, next_attempt_at=None, outcome_unknown=False,
+            send_generation=invoices.c.send_generation + 1, remote_file_id=None, remote_filepart_id=None))
+        transition(conn, invoice_id, State.QUEUED, "resent after confirmation", who=actor.name, expect=invoice.state)
+
+
+def restart(db: Database, client: OnlineClient, invoice_id: int, actor: Actor = SYSTEM) -> None:
+    """Restart a file part that stopped in Error at Pagero Online (after fixing the cause there)."""
+    with db.reader.connect() as conn:
+        invoice = _allowing(conn, invoice_id, actor, "restart")
+        part = conn.execute(select(invoices.c.remote_filepart_id).where(invoices.c.id == invoice_id)).scalar_one()
+    client.filepart_action(part, "Restart")
+    with db.writer.begin() as conn:
+        conn.execute(update(invoices).where(invoices.c.id == invoice_id).values(remote_filepart_id=None,
+                                                                                checked_at=None))
+        transition(conn, invoice_id, State.SENT, "restarted at Pagero Online", who=actor.name,
+                   expect=invoice.state)

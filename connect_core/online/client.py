@@ -7,6 +7,8 @@ is written with mode 0600.  Failures are sorted into the few kinds the outbox ac
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import json
 import logging
 import threading
@@ -18,6 +20,7 @@ from typing import Any
 
 import requests
 
+from connect_core.config import Config
 from connect_core.errors import ConnectError
 from connect_core.fsutil import write_durably
 
@@ -66,7 +69,9 @@ def default_auth_url(api_url: str) -> str:
 
 
 @dataclass(frozen=True)
-class OnlineSettings:
+class Account:
+    """One Pagero Online account on one service, and how long to wait for it."""
+
     url: str
     username: str
     password: str
@@ -83,57 +88,73 @@ class OnlineSettings:
         return self.auth_url or default_auth_url(self.url)
 
 
+class _Tokens:
+    """The OAuth tokens of one account, shared by every view of its client (one lock, one file)."""
+
+    def __init__(self, file: Path | None) -> None:
+        self.file = file
+        self.lock = threading.Lock()
+        self.data: dict[str, Any] = {}
+
+
 class OnlineClient:
     """One account on one Pagero Online service."""
 
-    def __init__(self, settings: OnlineSettings, token_file: Path | None = None) -> None:
-        self.settings = settings
-        self.token_file = token_file
+    def __init__(self, account: Account, token_file: Path | None = None) -> None:
+        self.account = account
         self.session = requests.Session()
         self.session.headers["User-Agent"] = "Pagero-Connect/0.1"
-        self._allowed = {_origin(settings.url), _origin(settings.token_url)}
-        self._lock = threading.Lock()
-        self._token: dict[str, Any] = self._load_token()
+        self._allowed = {_origin(account.url), _origin(account.token_url)}
+        self._tokens = _Tokens(token_file)
+        self._tokens.data = self._load_token()
+
+    def with_timeouts(self, connect: float, read: float) -> OnlineClient:
+        """The same client (same session and tokens) waiting at most ``connect``/``read`` seconds per call."""
+        view = copy.copy(self)
+        view.account = dataclasses.replace(self.account, connect_timeout=connect, read_timeout=read)
+        return view
 
     # -- tokens ----------------------------------------------------------------------------
 
     def _load_token(self) -> dict[str, Any]:
-        if self.token_file is None or not self.token_file.exists():
+        file = self._tokens.file
+        if file is None or not file.exists():
             return {}
         try:
-            data = json.loads(self.token_file.read_text())
+            data = json.loads(file.read_text())
         except (OSError, ValueError):
             return {}
-        if data.get("url") != self.settings.token_url or data.get("username") != self.settings.username:
+        if not isinstance(data, dict):
             return {}
-        return data if isinstance(data, dict) else {}
+        if data.get("url") != self.account.token_url or data.get("username") != self.account.username:
+            return {}
+        return data
 
     def _save_token(self) -> None:
-        if self.token_file is None:
-            return
-        write_durably(self.token_file, json.dumps(self._token).encode(), mode=0o600)
+        if self._tokens.file is not None:
+            write_durably(self._tokens.file, json.dumps(self._tokens.data).encode(), mode=0o600)
 
     def _grant(self, form: dict[str, str]) -> None:
-        if self.settings.client_id:
-            form = {**form, "client_id": self.settings.client_id, "client_secret": self.settings.client_secret}
-        response = self._send("POST", self.settings.token_url, data=form, auth_request=True)
+        if self.account.client_id:
+            form = {**form, "client_id": self.account.client_id, "client_secret": self.account.client_secret}
+        response = self._send("POST", self.account.token_url, data=form, auth_request=True)
         if response.status_code != 200:
             detail = _message(response)
             raise Rejected(f"login to Pagero Online failed: {detail}", status=response.status_code)
         body = response.json()
-        self._token = {
-            "url": self.settings.token_url, "username": self.settings.username,
+        self._tokens.data = {
+            "url": self.account.token_url, "username": self.account.username,
             "access_token": body["access_token"], "refresh_token": body.get("refresh_token", ""),
             "expires_at": time.time() + float(body.get("expires_in", 300)),
         }
         self._save_token()
 
     def _login(self) -> None:
-        self._grant({"grant_type": "password", "username": self.settings.username,
-                     "password": self.settings.password, "scope": "all"})
+        self._grant({"grant_type": "password", "username": self.account.username,
+                     "password": self.account.password, "scope": "all"})
 
     def _refresh(self) -> None:
-        refresh = self._token.get("refresh_token")
+        refresh = self._tokens.data.get("refresh_token")
         if refresh:
             try:
                 self._grant({"grant_type": "refresh_token", "refresh_token": refresh})
@@ -144,19 +165,19 @@ class OnlineClient:
 
     def access_token(self) -> str:
         """A token valid for at least another minute (refreshed or renewed as needed)."""
-        with self._lock:
-            if not self._token.get("access_token"):
+        with self._tokens.lock:
+            if not self._tokens.data.get("access_token"):
                 self._login()
-            elif self._token.get("expires_at", 0) - time.time() < REFRESH_MARGIN:
+            elif self._tokens.data.get("expires_at", 0) - time.time() < REFRESH_MARGIN:
                 self._refresh()
-            return str(self._token["access_token"])
+            return str(self._tokens.data["access_token"])
 
     # -- transport -------------------------------------------------------------------------
 
     def _send(self, method: str, url: str, *, auth_request: bool = False, **kwargs: Any) -> requests.Response:
         if _origin(url) not in self._allowed:
             raise Rejected(f"refusing to contact {_origin(url)}: not the configured Pagero Online service")
-        timeout = (self.settings.connect_timeout, self.settings.read_timeout)
+        timeout = (self.account.connect_timeout, self.account.read_timeout)
         try:
             return self.session.request(method, url, timeout=timeout, allow_redirects=False, **kwargs)
         except requests.exceptions.ConnectTimeout as error:
@@ -174,13 +195,13 @@ class OnlineClient:
 
     def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         """An authorized API call; on 401 the token is renewed once and the call retried."""
-        url = self.settings.url.rstrip("/") + path
+        url = self.account.url.rstrip("/") + path
         for attempt in (1, 2):
             headers = {**kwargs.pop("headers", {}), "Authorization": f"Bearer {self.access_token()}"}
             response = self._send(method, url, headers=headers, **kwargs)
             if response.status_code == 401 and attempt == 1:
-                with self._lock:
-                    self._token["expires_at"] = 0
+                with self._tokens.lock:
+                    self._tokens.data["expires_at"] = 0
                 continue
             break
         _raise_for(response)
@@ -195,8 +216,8 @@ class OnlineClient:
             response = self.request(
                 "POST", "/file/v1/files",
                 files={"payload": (filename or pdf.name, handle, "application/pdf")},
-                data={"documentType": document_type, "sendMode": send_mode or self.settings.environment,
-                      "sendingCompanyId": self.settings.company_id, "senderReference": sender_reference},
+                data={"documentType": document_type, "sendMode": send_mode or self.account.environment,
+                      "sendingCompanyId": self.account.company_id, "senderReference": sender_reference},
             )
         if response.status_code not in (200, 201):
             raise Ambiguous(f"unexpected answer {response.status_code} to an upload")
@@ -226,7 +247,7 @@ class OnlineClient:
     def received(self, *, limit: int = 100, offset: int = 0, fetched_only: bool = False) -> dict[str, Any]:
         response = self.request("GET", "/document/v1/documents", params={
             "direction": "Received", "documentType": ["Invoice", "PaymentReminder"],
-            "showFetchedOnly": "true" if fetched_only else "false", "companyId": self.settings.company_id,
+            "showFetchedOnly": "true" if fetched_only else "false", "companyId": self.account.company_id,
             "limit": limit, "offset": offset})
         return dict(response.json())
 
@@ -281,3 +302,27 @@ def _raise_for(response: requests.Response) -> None:
             retry_after = float(header.strip())
         raise Retryable(f"Pagero Online answered {status}: {message}", status=status, retry_after=retry_after)
     raise Rejected(f"Pagero Online refused it ({status}): {message}", status=status)
+
+
+_clients: dict[tuple[Account, Path], OnlineClient] = {}
+_clients_lock = threading.Lock()
+
+
+def client_for(config: Config) -> OnlineClient | None:
+    """The client of the configured Pagero Online account, or None when none is set up.
+
+    One client per account in a process: the uploader, the receiver and the status page share
+    its session and its tokens, so a refresh by one never invalidates another's token.  The
+    tokens are kept in ``online-token.json`` in the data dir (mode 0600).
+    """
+    online = config.online
+    if not online.username:
+        return None
+    account = Account(url=online.url, auth_url=online.auth_url, username=online.username,
+                      password=online.password, company_id=online.company_id, environment=online.environment)
+    key = (account, config.data_dir / "online-token.json")
+    with _clients_lock:
+        client = _clients.get(key)
+        if client is None:
+            client = _clients[key] = OnlineClient(account, token_file=key[1])
+        return client

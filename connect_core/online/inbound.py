@@ -30,8 +30,7 @@ from sqlalchemy import insert, select, update
 
 from connect_core.config import Config
 from connect_core.fsutil import write_durably
-from connect_core.online.client import OnlineClient, OnlineError
-from connect_core.online.outbox import online_client
+from connect_core.online.client import OnlineClient, OnlineError, client_for
 from connect_core.store import Database, utcnow
 from connect_core.store.schema import inbound_documents
 
@@ -166,12 +165,12 @@ class Inbound:
 
 def make_inbound(config: Config, db: Database) -> Inbound | None:
     """The receiver for the configured Pagero Online account, or None when no account is set up."""
-    client = online_client(config)
+    client = client_for(config)
     if client is None:
         return None
-    folder = Path(config["inbound.folder"]) if config["inbound.folder"] else config.data_dir / "received"
-    return Inbound(db, client, folder, automatic=config["inbound.mode"] == "automatic",
-                   poll_interval=float(config["inbound.poll_seconds"]))
+    folder = Path(config.inbound.folder) if config.inbound.folder else config.data_dir / "received"
+    return Inbound(db, client, folder, automatic=config.inbound.mode == "automatic",
+                   poll_interval=config.inbound.poll_seconds)
 
 
 def list_inbound(db: Database) -> list[dict[str, Any]]:

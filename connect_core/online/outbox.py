@@ -24,21 +24,21 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, or_, select, update
+from sqlalchemy import or_, select, update
 
 from connect_core.config import Config
 from connect_core.crash import crash_point
 from connect_core.intake.spool import Spool
-from connect_core.invoices.service import SYSTEM, Actor, NotAllowed, transition
+from connect_core.invoices.history import transition
 from connect_core.invoices.states import TRACKED, State
 from connect_core.online.client import (
     Ambiguous,
     OnlineClient,
     OnlineError,
-    OnlineSettings,
     Rejected,
     Retryable,
     Unreachable,
+    client_for,
 )
 from connect_core.store import Database, utcnow
 from connect_core.store.schema import invoices
@@ -364,101 +364,14 @@ def _state_from(documents: list[dict[str, Any]]) -> State | None:
             "Cancelled": State.CANCELLED}.get(str(delivery))
 
 
-# -- service functions (the CLI and the pages call these) -----------------------------------
-
-
-def send(db: Database, ids: list[int] | None, environment: str, actor: Actor = SYSTEM) -> list[int]:
-    """Queue ready invoices ("Files to send" → Send); ``None`` sends every ready invoice."""
-    if environment not in ("Production", "Test", "Certification"):
-        raise NotAllowed(f"environment {environment!r} is not Production, Test or Certification")
-    with db.writer.begin() as conn:
-        query = select(invoices.c.id).where(invoices.c.state == State.READY.value)
-        if ids is not None:
-            query = query.where(invoices.c.id.in_(ids))
-        if not actor.admin:
-            query = query.where(invoices.c.owner == actor.name)
-        found = [row.id for row in conn.execute(query.order_by(invoices.c.id))]
-        if ids is not None and set(found) != set(ids):
-            missing = sorted(set(ids) - set(found))
-            raise NotAllowed(f"not ready to send: {', '.join(map(str, missing))}")
-        for invoice_id in found:
-            conn.execute(update(invoices).where(invoices.c.id == invoice_id).values(environment=environment))
-            transition(conn, invoice_id, State.QUEUED, f"sent by {actor.name} ({environment})", who=actor.name)
-    return found
-
-
-def resend(db: Database, invoice_id: int, actor: Actor = SYSTEM, *, confirm: bool = False) -> None:
-    """Send again after the cause was fixed; an invoice that reached its recipient needs ``confirm``."""
-    with db.writer.begin() as conn:
-        row = _visible_row(conn, invoice_id, actor)
-        current = State(row.state)
-        if current is State.NEEDS_ATTENTION:
-            if row.remote_filepart_id and row.remote_file_id and not row.outcome_unknown:
-                raise NotAllowed(f"invoice {invoice_id} stopped at Pagero Online; use restart instead")
-            conn.execute(update(invoices).where(invoices.c.id == invoice_id).values(
-                attempts=0, first_attempt_at=None, next_attempt_at=None))
-            transition(conn, invoice_id, State.QUEUED, "resent", who=actor.name, expect=current)
-            return
-        if current in (State.SENT, State.DELIVERED, State.FETCHED, State.ACCEPTED, State.REJECTED,
-                       State.CANCELLED):
-            if not confirm:
-                raise NotAllowed(f"invoice {invoice_id} was already sent ({current.value}); sending it again "
-                                 "means the recipient may get it twice — confirm to resend")
-            conn.execute(update(invoices).where(invoices.c.id == invoice_id).values(
-                attempts=0, first_attempt_at=None, next_attempt_at=None, outcome_unknown=False,
-                send_generation=row.send_generation + 1, remote_file_id=None, remote_filepart_id=None))
-            transition(conn, invoice_id, State.QUEUED, "resent after confirmation", who=actor.name, expect=current)
-            return
-        raise NotAllowed(f"invoice {invoice_id} is {current.value}; only invoices needing attention or already "
-                         "sent can be resent")
-
-
-def restart(db: Database, client: OnlineClient, invoice_id: int, actor: Actor = SYSTEM) -> None:
-    """Restart a file part that stopped in Error at Pagero Online (after fixing the cause there)."""
-    with db.reader.connect() as conn:
-        row = _visible_row(conn, invoice_id, actor)
-    if row.state != State.NEEDS_ATTENTION.value or not row.remote_filepart_id:
-        raise NotAllowed(f"invoice {invoice_id} has no stopped file part at Pagero Online to restart")
-    client.filepart_action(row.remote_filepart_id, "Restart")
-    with db.writer.begin() as conn:
-        conn.execute(update(invoices).where(invoices.c.id == invoice_id).values(remote_filepart_id=None,
-                                                                                checked_at=None))
-        transition(conn, invoice_id, State.SENT, "restarted at Pagero Online", who=actor.name,
-                   expect=State.NEEDS_ATTENTION)
-
-
-def _visible_row(conn: Connection, invoice_id: int, actor: Actor) -> Any:
-    from connect_core.invoices.service import NotFound
-
-    query = select(invoices).where(invoices.c.id == invoice_id)
-    if not actor.admin:
-        query = query.where(invoices.c.owner == actor.name)
-    row = conn.execute(query).first()
-    if row is None:
-        raise NotFound(f"invoice {invoice_id} not found")
-    return row
-
-
-def online_client(config: Config) -> OnlineClient | None:
-    """A client for the configured Pagero Online account, or None when no account is set up."""
-    if not config["online.username"]:
-        return None
-    settings = OnlineSettings(
-        url=config["online.url"], auth_url=config["online.auth_url"], username=config["online.username"],
-        password=config["online.password"], company_id=config["online.company_id"],
-        environment=config["online.environment"],
-    )
-    return OnlineClient(settings, token_file=config.data_dir / "online-token.json")
-
-
 def make_outbox(config: Config, db: Database, spool: Spool) -> Outbox | None:
     """The uploader for the configured Pagero Online account, or None when no account is set up."""
-    client = online_client(config)
+    client = client_for(config)
     if client is None:
         return None
-    policy = SendingPolicy(max_retry_delay=float(config["sending.max_retry_delay"]),
-                           max_attempts=config["sending.max_attempts"],
-                           poll_interval=float(config["sending.poll_seconds"]),
-                           breaker_cooldown=float(config["sending.breaker_cooldown"]))
-    return Outbox(db, spool, client, environment=config["online.environment"], policy=policy,
-                  workers=config["sending.workers"])
+    policy = SendingPolicy(max_retry_delay=config.sending.max_retry_delay,
+                           max_attempts=config.sending.max_attempts,
+                           poll_interval=config.sending.poll_seconds,
+                           breaker_cooldown=config.sending.breaker_cooldown)
+    return Outbox(db, spool, client, environment=config.online.environment, policy=policy,
+                  workers=config.sending.workers)

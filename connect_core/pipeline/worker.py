@@ -26,7 +26,7 @@ from sqlalchemy import Connection, insert, select, update
 from connect_core.config import Config
 from connect_core.crash import crash_point
 from connect_core.intake.spool import Spool
-from connect_core.invoices.service import record, transition
+from connect_core.invoices.history import record, transition
 from connect_core.invoices.states import State
 from connect_core.pipeline.extract import InvoiceFields, Template, load_templates, read_invoices
 from connect_core.pipeline.split import split_pdf
@@ -274,12 +274,12 @@ class Piece:
 def make_pipeline(config: Config, db: Database, spool: Spool) -> Pipeline:
     """The pipeline with the office's choices from the configuration."""
     policy = Policy(
-        automatic=config["sending.mode"] == "automatic",
-        duplicates=config["validation.duplicates"],
-        duplicate_window_days=config["validation.duplicate_window_days"],
-        max_pages=config["validation.max_pages"],
+        automatic=config.sending.mode == "automatic",
+        duplicates=config.validation.duplicates,
+        duplicate_window_days=config.validation.duplicate_window_days,
+        max_pages=config.validation.max_pages,
     )
-    seconds = float(config["limits.convert_seconds"])
+    seconds = config.limits.convert_seconds
     limits = Limits(cpu_seconds=max(1, int(seconds)), wall_seconds=2 * seconds,
-                    memory_bytes=config["limits.convert_memory_bytes"])
-    return Pipeline(db, spool, paper=config["printer.paper"], policy=policy, limits=limits)
+                    memory_bytes=config.limits.convert_memory_bytes)
+    return Pipeline(db, spool, paper=config.printer.paper, policy=policy, limits=limits)

@@ -19,7 +19,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from connect_core.accounts.users import ROLES, Session, User, add_user, list_users, set_print_names
+from connect_core.accounts.sessions import Session
+from connect_core.accounts.users import ROLES, User, add_user, list_users, set_print_names
 from connect_core.errors import ConnectError
 from connect_core.invoices.states import State
 from connect_core.settings import EDITABLE, save_settings, visible_settings
@@ -278,20 +279,22 @@ async def get_invoices(site: Site, request: Request, session: Session | None) ->
     from connect_core.web.views import invoice_list
 
     values = parse_query(LIST_PARAMS, request.query_params)
-    return _json(await asyncio.to_thread(invoice_list, site, _actor(session), values))
+    listing = await asyncio.to_thread(invoice_list, site, _actor(session), values)
+    return _json({**listing, "items": [invoice.to_json() for invoice in listing["items"]]})
 
 
 async def get_invoice_detail(site: Site, request: Request, session: Session | None) -> Response:
     from connect_core.web.views import invoice_detail
 
-    return _json(await asyncio.to_thread(invoice_detail, site, _actor(session), _path_value(request, ID)))
+    detail = await asyncio.to_thread(invoice_detail, site, _actor(session), _path_value(request, ID))
+    return _json(detail.to_json())
 
 
 async def get_history(site: Site, request: Request, session: Session | None) -> Response:
     from connect_core.web.views import invoice_detail
 
-    data = await asyncio.to_thread(invoice_detail, site, _actor(session), _path_value(request, ID))
-    return _json({"items": data["history"]})
+    detail = await asyncio.to_thread(invoice_detail, site, _actor(session), _path_value(request, ID))
+    return _json({"items": [event.to_json() for event in detail.history]})
 
 
 async def get_pdf(site: Site, request: Request, session: Session | None) -> Response:

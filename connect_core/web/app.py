@@ -24,7 +24,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from connect_core.accounts.users import Session
+from connect_core.accounts.sessions import Session
 from connect_core.config import Config
 from connect_core.intake.sink import PrintIntake
 from connect_core.intake.spool import Spool

@@ -18,22 +18,12 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
-from connect_core.accounts.users import (
-    Session,
-    add_user,
-    authenticate,
-    end_old_sessions,
-    end_session,
-    list_users,
-    login_blocked,
-    login_failed,
-    login_succeeded,
-    set_print_names,
-    start_session,
-    user_count,
-)
+from connect_core.accounts.sessions import Session, end_old_sessions, end_session, start_session
+from connect_core.accounts.throttle import login_blocked, login_failed, login_succeeded
+from connect_core.accounts.users import add_user, authenticate, list_users, set_print_names, user_count
 from connect_core.errors import ConnectError
-from connect_core.invoices.service import invoice_pdf
+from connect_core.invoices.actions import actions_for
+from connect_core.invoices.service import invoice_pdf, processing_jobs
 from connect_core.settings import save_settings, visible_settings
 from connect_core.web import views
 from connect_core.web.security import (
@@ -205,7 +195,7 @@ async def login(site: Site, request: Request, session: Session | None) -> Respon
     await asyncio.to_thread(end_old_sessions, site.db, idle=idle, absolute=absolute)
     session_id, _csrf = await asyncio.to_thread(start_session, site.db, user)
     response = RedirectResponse(_back({"back": form.get("next")}, HOME), 303)
-    set_session_cookie(response, request, session_id, int(float(site.config["web.session_hours"]) * 3600))
+    set_session_cookie(response, request, session_id, int(site.config.web.session_hours * 3600))
     return response
 
 
@@ -232,7 +222,7 @@ def _list_page(view: str) -> Any:
             values, problem = {}, error.message
         values["view"] = view
         listing = await asyncio.to_thread(invoice_list, site, actor, values)
-        jobs = await asyncio.to_thread(site.processing_jobs, actor) if view == "files-to-send" else []
+        jobs = await asyncio.to_thread(processing_jobs, site.db, actor) if view == "files-to-send" else []
         filters = {p.name: request.query_params.get(p.name, "") for p in LIST_PARAMS if p.name not in ("view",)}
         next_url = _with(str(request.url.path) + "?" + request.url.query, after=listing["next"]) \
             if listing["next"] else None
@@ -242,7 +232,7 @@ def _list_page(view: str) -> Any:
         return await render(site, request, session, "list.html", view=view, title=TITLES[view], listing=listing,
                             jobs=jobs, filters=filters, problem=problem, next_url=next_url, first_url=first_url,
                             paged="after" in values, sorts=list(views.SORTS), states=list(STATE_WORDS),
-                            environment=site.config["online.environment"], actions_for=views.actions_for,
+                            environment=site.config.online.environment, actions_for=actions_for,
                             done=_done_message(request), here=_here(request))
     return page
 
@@ -292,9 +282,10 @@ def _invoice_id(request: Request) -> int:
 
 async def invoice_page(site: Site, request: Request, session: Session | None) -> Response:
     assert session is not None
-    data = await asyncio.to_thread(views.invoice_detail, site, session.user.actor(), _invoice_id(request))
-    title = f"Invoice {data['invoice_number']}" if data["invoice_number"] else f"Invoice #{data['id']}"
-    return await render(site, request, session, "invoice.html", invoice=data, title=title,
+    detail = await asyncio.to_thread(views.invoice_detail, site, session.user.actor(), _invoice_id(request))
+    invoice = detail.invoice
+    title = f"Invoice {invoice.invoice_number}" if invoice.invoice_number else f"Invoice #{invoice.id}"
+    return await render(site, request, session, "invoice.html", inv=invoice, detail=detail, title=title,
                         done=_done_message(request), here=request.url.path)
 
 

@@ -19,7 +19,7 @@ import urllib.parse
 from starlette.requests import Request
 from starlette.responses import Response
 
-from connect_core.accounts.users import Session, find_session
+from connect_core.accounts.sessions import Session, find_session
 from connect_core.web.site import Site
 from connect_core.web.views import HttpError
 
@@ -38,8 +38,8 @@ SECURITY_HEADERS = {
 
 def timeouts(site: Site) -> tuple[dt.timedelta, dt.timedelta]:
     """How long a session may stay unused, and how long it may last at most."""
-    return (dt.timedelta(minutes=float(site.config["web.idle_minutes"])),
-            dt.timedelta(hours=float(site.config["web.session_hours"])))
+    return (dt.timedelta(minutes=site.config.web.idle_minutes),
+            dt.timedelta(hours=site.config.web.session_hours))
 
 
 async def current_session(site: Site, request: Request) -> Session | None:

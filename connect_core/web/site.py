@@ -12,32 +12,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
-
 from connect_core.config import Config
 from connect_core.intake.sink import PrintIntake
 from connect_core.intake.spool import Spool
-from connect_core.invoices.service import Actor
-from connect_core.invoices.states import State
-from connect_core.online.client import OnlineClient, OnlineSettings
+from connect_core.invoices.access import Actor
+from connect_core.invoices.service import change_marker, view_counts
+from connect_core.online.client import OnlineClient, client_for
 from connect_core.pipeline.worker import Pipeline
-from connect_core.store import Database, print_jobs
-from connect_core.store.schema import events, invoices
-from ipp.status import JobState
+from connect_core.store import Database
 
 log = logging.getLogger("connect_core.web")
-
-FILES_TO_SEND = (State.READY,)
-NEEDS_ATTENTION = (State.NEEDS_ATTENTION, State.INVALID, State.POSSIBLE_DUPLICATE)
-SENT = (State.QUEUED, State.UPLOADING, State.SENT, State.DELIVERED, State.FETCHED, State.ACCEPTED, State.REJECTED,
-        State.CANCELLED)
-VIEWS: dict[str, tuple[State, ...]] = {
-    "files-to-send": FILES_TO_SEND,
-    "sent": SENT,
-    "needs-attention": NEEDS_ATTENTION,
-    "all": tuple(State),
-}
-"""The outbound views and the invoice states each one lists."""
 
 ONLINE_CHECK_SECONDS = 60.0
 
@@ -63,21 +47,14 @@ class Site:
     # -- settings -----------------------------------------------------------------------
 
     def online_client(self) -> OnlineClient | None:
-        """A client for the account in the settings now in force, or None when none is set up."""
-        c = self.config
-        if not c["online.username"]:
-            return None
-        settings = OnlineSettings(url=c["online.url"], auth_url=c["online.auth_url"], username=c["online.username"],
-                                  password=c["online.password"], company_id=c["online.company_id"],
-                                  environment=c["online.environment"], connect_timeout=3.0, read_timeout=10.0)
-        # Its own token file: the uploader's tokens are never refreshed under its feet.
-        return OnlineClient(settings, token_file=self.config.data_dir / "web-online-token.json")
+        """The client of the account in the settings now in force (shared with the uploader), or None."""
+        return client_for(self.config)
 
     def apply(self, config: Config) -> None:
         """Use new settings from now on: the sending mode at once, the account for the next check."""
         self.config = config
         if self.pipeline is not None:
-            automatic = config["sending.mode"] == "automatic"
+            automatic = config.sending.mode == "automatic"
             self.pipeline.policy = dataclasses.replace(self.pipeline.policy, automatic=automatic)
         with self._online_lock:
             self._online, self._online_at = {}, 0.0
@@ -101,7 +78,7 @@ class Site:
 
     def online_status(self, *, wait: bool = False) -> dict[str, Any]:
         """The last known connection state; a check runs in the background when it is older than a minute."""
-        if not self.config["online.username"]:
+        if not self.config.online.username:
             return {"configured": False, "connected": False, "logged_in": False, "reachable": False,
                     "message": "No Pagero Online account is set up.", "checked_at": None}
         with self._online_lock:
@@ -128,7 +105,8 @@ class Site:
     def _check_online(self) -> None:
         try:
             client = self.online_client()
-            result = client.check() if client is not None else {}
+            # A page waits for this check: seconds, not the uploader's minute.
+            result = client.with_timeouts(3.0, 10.0).check() if client is not None else {}
         except Exception as error:  # a check must never take the page down with it
             log.warning("connection check failed: %s", error)
             result = {"reachable": False, "logged_in": False, "message": f"The check failed: {error}"}
@@ -143,44 +121,13 @@ class Site:
         with self._online_lock:
             self._online, self._online_at = state, time.monotonic()
 
-    def counts(self, actor: Actor) -> dict[str, int]:
-        """How many invoices wait in Files to send and how many need attention (what the header shows)."""
-        query = select(invoices.c.state, func.count()).where(
-            invoices.c.state.in_([s.value for s in FILES_TO_SEND + NEEDS_ATTENTION])).group_by(invoices.c.state)
-        if not actor.admin:
-            query = query.where(invoices.c.owner.in_(sorted(actor.owners or {actor.name})))
-        with self.db.reader.connect() as conn:
-            by_state = {state: n for state, n in conn.execute(query)}
-        return {"files_to_send": sum(by_state.get(s.value, 0) for s in FILES_TO_SEND),
-                "needs_attention": sum(by_state.get(s.value, 0) for s in NEEDS_ATTENTION)}
-
-    def processing_jobs(self, actor: Actor, limit: int = 20) -> list[dict[str, Any]]:
-        """Print jobs received and still being converted (they become invoices in a moment)."""
-        query = (select(print_jobs.c.id, print_jobs.c.name, print_jobs.c.user_name, print_jobs.c.created_at)
-                 .where(print_jobs.c.state == int(JobState.PROCESSING))
-                 .order_by(print_jobs.c.id.desc()).limit(limit))
-        if not actor.admin:
-            query = query.where(print_jobs.c.user_name.in_(sorted(actor.owners or {actor.name})))
-        with self.db.reader.connect() as conn:
-            return [{"id": r.id, "name": r.name, "user": r.user_name, "received": r.created_at.isoformat()}
-                    for r in conn.execute(query)]
-
-    def version(self) -> str:
-        """Changes whenever anything a page shows may have changed (cheap: primary keys and one index)."""
-        with self.db.reader.connect() as conn:
-            last_event = conn.execute(select(func.max(events.c.id))).scalar() or 0
-            last_job = conn.execute(select(func.max(print_jobs.c.id))).scalar() or 0
-            busy = conn.execute(select(func.count()).select_from(print_jobs).where(
-                print_jobs.c.state == int(JobState.PROCESSING))).scalar() or 0
-        return f"{last_event}.{last_job}.{busy}"
-
     def status(self, actor: Actor) -> dict[str, Any]:
         """The header: printer, connection, counts, and a ``version`` that changes when any of it may have."""
         printer = self.printer_status()
         online = self.online_status()
-        version = (f"{self.version()}.{int(printer['ready'])}.{int(online['configured'])}"
+        version = (f"{change_marker(self.db)}.{int(printer['ready'])}.{int(online['configured'])}"
                    f".{int(online['connected'])}.{int(bool(online['checked_at']))}")
-        return {"printer": printer, "online": online, "counts": self.counts(actor), "version": version}
+        return {"printer": printer, "online": online, "counts": view_counts(self.db, actor), "version": version}
 
     def pdf_path(self, document_uuid: str, pdf_name: str) -> Path:
         return self.spool.job_dir(document_uuid) / pdf_name

@@ -18,26 +18,20 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from connect_core.accounts.users import UserError
+from connect_core.config import ENVIRONMENTS
 from connect_core.errors import ConfigError, ConnectError
-from connect_core.invoices.service import (
-    SORTS,
-    Actor,
-    NotAllowed,
-    NotFound,
-    approve,
-    delete,
-    get_invoice,
-    list_invoices,
-    sort_value,
-)
+from connect_core.invoices import service
+from connect_core.invoices.access import Actor
+from connect_core.invoices.actions import ACTIONS, VIEWS
+from connect_core.invoices.errors import NotAllowed, NotFound
+from connect_core.invoices.model import InvoiceDetail
+from connect_core.invoices.service import SORTS, list_invoices, sort_value
 from connect_core.invoices.states import State
 from connect_core.online.client import OnlineError
-from connect_core.online.outbox import resend, restart, send
-from connect_core.web.site import VIEWS, Site
+from connect_core.web.site import Site
 
 MAX_ID = 2**53 - 1
-ENVIRONMENTS = ("Production", "Test", "Certification")
-ACTIONS = ("approve", "resend", "restart", "delete")
+__all__ = ["ACTIONS", "ENVIRONMENTS", "SORTS", "HttpError", "Param", "invoice_list", "invoice_detail", "act"]
 
 
 class HttpError(Exception):
@@ -200,115 +194,58 @@ def invoice_list(site: Site, actor: Actor, values: dict[str, Any], *, default_vi
     )
     more = len(rows) > limit
     rows = rows[:limit]
-    cursor = encode_cursor(sort_value(rows[-1], sort), rows[-1]["id"]) if more and rows else None
+    cursor = encode_cursor(sort_value(rows[-1], sort), rows[-1].id) if more and rows else None
     return {"items": rows, "next": cursor, "view": view}
 
 
 # -- one invoice ---------------------------------------------------------------------------
 
-FIELD_LABELS = (("invoice_number", "Invoice number"), ("issue_date", "Invoice date"), ("due_date", "Due date"),
-                ("currency", "Currency"), ("total", "Total"), ("seller", "Seller"), ("buyer", "Buyer"))
 
-
-def invoice_detail(site: Site, actor: Actor, invoice_id: int) -> dict[str, Any]:
-    """The invoice with its fields (value, source, confidence), its print job and its whole history."""
+def invoice_detail(site: Site, actor: Actor, invoice_id: int) -> InvoiceDetail:
+    """The invoice with its fields (value, source, confidence), its print job, its whole history and its actions."""
     try:
-        data = get_invoice(site.db, invoice_id, actor)
+        return service.invoice_detail(site.db, invoice_id, actor)
     except NotFound as error:
         raise HttpError(404, "No such invoice.") from error
-    stored = data.pop("fields") or {}
-    # The reader stores {field: {"source", "confidence"}}, alone or under "sources" beside the values.
-    sources = stored.get("sources", stored) if isinstance(stored, dict) else {}
-    found = []
-    for name, label in FIELD_LABELS:
-        info = sources.get(name) if isinstance(sources, dict) else None
-        info = info if isinstance(info, dict) else {}
-        confidence = info.get("confidence")
-        found.append({"name": name, "label": label, "value": data.get(name),
-                      "source": str(info["source"]) if info.get("source") and data.get(name) is not None else None,
-                      "confidence": float(confidence) if isinstance(confidence, int | float) else None})
-    data["fields"] = found
-    data["actions"] = actions_for(data)
-    return data
-
-
-def actions_for(invoice: Mapping[str, Any]) -> list[str]:
-    """The buttons an invoice in its state offers, in the order shown."""
-    state = State(invoice["state"])
-    if state is State.POSSIBLE_DUPLICATE:
-        return ["approve", "delete"]
-    if state is State.INVALID:
-        return ["delete"]
-    if state is State.NEEDS_ATTENTION:
-        if invoice.get("restartable"):
-            return ["restart", "delete"]
-        if invoice.get("last_error") or invoice.get("attempts"):
-            return ["resend", "delete"]
-        return ["approve", "delete"]
-    if state is State.READY:
-        return ["delete"]
-    if state in (State.SENT, State.DELIVERED, State.FETCHED, State.ACCEPTED, State.REJECTED, State.CANCELLED):
-        return ["resend"]
-    return []
 
 
 # -- actions -------------------------------------------------------------------------------
-
-
-def _acting_as(site: Site, actor: Actor, invoice_id: int) -> Actor:
-    """Check the invoice is visible to ``actor``; the actor the outbox functions then act as.
-
-    The outbox recognises a clerk by their own name only; a clerk's print names may differ,
-    so visibility is checked here with the full mapping and the action runs unrestricted.
-    """
-    try:
-        get_invoice(site.db, invoice_id, actor)
-    except NotFound as error:
-        raise HttpError(404, "No such invoice.") from error
-    return actor if actor.admin else Actor(actor.name, True)
 
 
 def act(site: Site, actor: Actor, invoice_id: int, action: str, *, confirm: bool = False) -> dict[str, Any]:
     """Approve, resend, restart or delete one invoice; returns ``{"id", "state"}`` after the action."""
     try:
         if action == "approve":
-            approve(site.db, invoice_id, actor, automatic=site.config["sending.mode"] == "automatic")
+            service.approve(site.db, invoice_id, actor, automatic=site.config.sending.mode == "automatic")
         elif action == "delete":
-            delete(site.db, invoice_id, actor)
+            service.delete(site.db, invoice_id, actor)
         elif action == "resend":
-            resend(site.db, invoice_id, _acting_as(site, actor, invoice_id), confirm=confirm)
+            service.resend(site.db, invoice_id, actor, confirm=confirm)
         elif action == "restart":
-            as_actor = _acting_as(site, actor, invoice_id)
             client = site.online_client()
             if client is None:
                 raise HttpError(409, "No Pagero Online account is set up (Settings).")
-            restart(site.db, client, invoice_id, as_actor)
+            service.restart(site.db, client, invoice_id, actor)
         else:
             raise HttpError(404, f"No action {action!r}.")
-        state = get_invoice(site.db, invoice_id, actor)["state"]
+        state = service.get_invoice(site.db, invoice_id, actor).state
     except NotFound as error:
         raise HttpError(404, "No such invoice.") from error
     except NotAllowed as error:
         raise HttpError(409, str(error)) from error
     except OnlineError as error:
         raise HttpError(502, f"Pagero Online: {error.message}") from error
-    return {"id": invoice_id, "state": state}
+    return {"id": invoice_id, "state": state.value}
 
 
 def send_invoices(site: Site, actor: Actor, ids: list[int] | None, environment: str) -> list[int]:
     """Queue invoices from Files to send (all the actor may see when ``ids`` is None)."""
     if environment not in ENVIRONMENTS:
         raise HttpError(400, f"environment: one of {', '.join(ENVIRONMENTS)}")
-    if not actor.admin:
-        if ids is None:
-            ids = [row["id"] for row in list_invoices(site.db, actor=actor, state=State.READY.value, limit=100_000)]
-            if not ids:
-                return []
-        for invoice_id in ids:
-            _acting_as(site, actor, invoice_id)
-        actor = Actor(actor.name, True)
     try:
-        return send(site.db, ids, environment, actor)
+        return service.send(site.db, ids, environment, actor)
+    except NotFound as error:
+        raise HttpError(404, "No such invoice.") from error
     except NotAllowed as error:
         raise HttpError(409, str(error)) from error
 

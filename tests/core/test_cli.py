@@ -32,7 +32,7 @@ def test_import_lists_and_shows(data_root: Path) -> None:
 def test_unknown_invoice_is_a_clear_error(data_root: Path) -> None:
     result = cli(data_root / "data", "show", "999", check=False)
     assert result.returncode == 2
-    assert result.stderr.strip() == "pagero-connect: invoice 999 not found"
+    assert result.stderr.strip() == "pagero-connect: no invoice 999"
 
 
 def test_a_reader_that_goes_away_ends_the_command_quietly(data_root: Path) -> None:

@@ -71,7 +71,7 @@ def test_environment_overrides_file_and_command_line_overrides_both(tmp_path: Pa
     config.write_text("printer:\n  listen: 0.0.0.0:7000\n  name: From File\nsending:\n  mode: automatic\n")
     monkeypatch.setenv("PAGERO_PRINTER_NAME", "From Env")
     loaded = load_config(config, {"printer.listen": "127.0.0.1:7001"})
-    assert loaded["printer.name"] == "From Env"
+    assert loaded.printer.name == "From Env"
     assert loaded.listen == ("127.0.0.1", 7001)
-    assert loaded["sending.mode"] == "automatic"
-    assert loaded["online.environment"] == "Production"  # every setting has a default
+    assert loaded.sending.mode == "automatic"
+    assert loaded.online.environment == "Production"  # every setting has a default

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from connect_core.online.client import OnlineClient, OnlineSettings, Rejected, Unreachable, default_auth_url
+from connect_core.online.client import Account, OnlineClient, Rejected, Unreachable, default_auth_url
 from tests.harness import free_port
 from tests.online.emulator import Emulator
 
 
 def client_for(emulator: Emulator, token_file: Path, **extra: str) -> OnlineClient:
-    return OnlineClient(OnlineSettings(url=emulator.url, username="demo", password="demo", company_id="demo",
+    return OnlineClient(Account(url=emulator.url, username="demo", password="demo", company_id="demo",
                                        **extra), token_file=token_file)
 
 
@@ -60,7 +60,7 @@ def test_only_the_configured_hosts_are_contacted(emulator: Emulator, data_root: 
 
 
 def test_unreachable_service_is_reported_as_such(data_root: Path) -> None:
-    client = OnlineClient(OnlineSettings(url=f"http://127.0.0.1:{free_port()}", username="demo", password="demo",
+    client = OnlineClient(Account(url=f"http://127.0.0.1:{free_port()}", username="demo", password="demo",
                                          company_id="demo"), token_file=data_root / "t.json")
     with pytest.raises(Unreachable):
         client.access_token()

@@ -125,6 +125,7 @@ def test_a_stop_between_saving_and_acknowledging_is_finished_without_a_second_co
             states = [r[0] for r in conn.exec_driver_sql("SELECT state FROM inbound_documents ORDER BY id")]
         assert states[0] == DOWNLOADED
 
+        del receiver.client.acknowledge  # the next start talks to the service as usual
         again = make_inbound(config, db)
         assert again is not None
         again.poll_once()

@@ -211,8 +211,8 @@ def test_sessions_are_new_at_login_httponly_samesite_and_end_at_logout(browser: 
 
 
 def test_session_ids_do_not_repeat(tmp_path: Path) -> None:
+    from connect_core.accounts.sessions import start_session
     from connect_core.accounts.users import add_user as add
-    from connect_core.accounts.users import start_session
     from connect_core.store import open_database
 
     db = open_database(None, tmp_path)

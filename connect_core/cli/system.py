@@ -1,0 +1,168 @@
+"""The commands around the invoices: serve, convert, extract, inbound, the emulator and the installers."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from connect_core.cli.common import command, print_rows, store
+from connect_core.config import Config
+from connect_core.errors import ConnectError
+
+
+def cmd_serve(args: argparse.Namespace, config: Config) -> int:
+    from connect_core.serve import run
+
+    return run(config, demo=args.demo)
+
+
+def cmd_inbound(args: argparse.Namespace, config: Config) -> int:
+    """List received invoices; with --fetch, ask Pagero Online first and download the named ones (or all)."""
+    from connect_core.online.client import OnlineError
+    from connect_core.online.inbound import list_inbound, make_inbound
+
+    with store(config) as (db, _spool):
+        if args.fetch is not None or args.check:
+            receiver = make_inbound(config, db)
+            if receiver is None:
+                raise ConnectError("no Pagero Online account is configured (online.username)")
+            try:
+                listed = receiver.list_received()
+                fetched = receiver.fetch(None if args.fetch == ["all"] else [int(n) for n in args.fetch]) \
+                    if args.fetch is not None else []
+            except OnlineError as error:
+                raise ConnectError(f"Pagero Online: {error.message}") from error
+            except ValueError as error:
+                raise ConnectError("name the received invoices to fetch by number, or use --fetch all") from error
+            print(f"{listed} new at Pagero Online; {len(fetched)} saved in {receiver.folder}.")
+        rows = list_inbound(db)
+
+    def line(row: dict[str, Any]) -> str:
+        where = f"  {row['path']}" if row["path"] else ""
+        return f"{row['id']:>6}  {row['state']:<10} {row['number'] or '-':<20} {row['sender'] or '-':<30}{where}"
+
+    return print_rows(rows, args.json, "No received invoices.", line)
+
+
+def cmd_online_emulator(args: argparse.Namespace, config: Config) -> int:
+    from pagero_online_emulator.command import main as emulator_main
+
+    argv = ["--listen", args.listen, "--data-dir", str(args.data_dir or config.data_dir / "online-emulator"),
+            "--step-seconds", str(args.step_seconds)]
+    if args.faults:
+        argv += ["--faults", args.faults]
+    if args.inbound:
+        argv += ["--inbound", args.inbound]
+    return emulator_main(argv)
+
+
+def cmd_convert(args: argparse.Namespace, config: Config) -> int:
+    from printer_backend.convert import main as convert_main
+
+    argv = [args.input, "-o", args.output, "--paper", args.paper or config.printer.paper]
+    return convert_main(argv + (["--json"] if args.json else []))
+
+
+def cmd_extract(args: argparse.Namespace, config: Config) -> int:
+    from connect_core.pipeline.extract import load_templates, read_invoices, read_text
+
+    pdf = Path(args.file)
+    if not pdf.is_file():
+        raise ConnectError(f"not a readable file: {pdf}")
+    if args.text:
+        for number, text in enumerate(read_text(pdf), 1):
+            print(f"--- page {number}\n{text}")
+        return 0
+    folder = args.templates or config.data_dir / "templates"
+    templates = load_templates(folder) if args.templates or folder.is_dir() else []
+    invoices = read_invoices(pdf, templates)
+    if args.json:
+        print(json.dumps([invoice.to_json() for invoice in invoices], indent=1, ensure_ascii=False))
+        return 0
+    for invoice in invoices:
+        first, last = invoice.pages
+        print(f"Invoice {invoice.invoice_number or '(no number)'}  pages {first}-{last}")
+        for name in ("issue_date", "due_date", "currency", "total", "seller", "buyer"):
+            field = invoice.field(name)
+            where = f"  ({field.source}, {field.confidence:.2f})" if field.value is not None else ""
+            print(f"  {name.replace('_', ' '):<11} {field.value or '-'}{where}")
+    return 0
+
+
+def cmd_install_cups_queue(args: argparse.Namespace, config: Config) -> int:
+    from connect_core.intake.cups_queue import default_uri, install_queue
+
+    uri = args.uri or default_uri(config.listen[1])
+    backend = install_queue(args.name, uri, args.backend_dir, args.python)
+    print(f"CUPS queue {args.name} prints to {uri} (backend {backend}).")
+    return 0
+
+
+def cmd_install_service(args: argparse.Namespace, config: Config) -> int:
+    from connect_core.systemd import InstallOptions, install_service
+
+    options = InstallOptions(user=args.user, config=args.service_config, unit_dir=args.unit_dir,
+                             start=not args.no_start)
+    for line in install_service(options):
+        print(line)
+    return 0
+
+
+def add_commands(commands: Any) -> None:
+    """The serving, converting, receiving and installing subcommands of ``pagero-connect``."""
+    serve = command(commands, "serve", "run the printer and the status page", cmd_serve)
+    serve.add_argument("--listen", help="HOST:PORT to listen on (default 0.0.0.0:8631)")
+    serve.add_argument("--demo", action="store_true",
+                       help="when no Online account is configured, send to a local Pagero Online emulator")
+
+    receiving = command(commands, "inbound", "list received invoices; --fetch downloads them", cmd_inbound)
+    receiving.add_argument("--check", action="store_true", help="ask Pagero Online for new received invoices first")
+    receiving.add_argument("--fetch", nargs="+", metavar="ID",
+                           help="download these received invoices (or 'all') into inbound.folder")
+    receiving.add_argument("--json", action="store_true")
+
+    emulator = command(commands, "online-emulator", "run a local emulator of the Pagero Online API",
+                       cmd_online_emulator)
+    emulator.add_argument("--listen", default="127.0.0.1:8700")
+    emulator.add_argument("--step-seconds", type=float, default=2.0)
+    emulator.add_argument("--faults", help='JSON fault settings, e.g. {"error_rate": 0.3}')
+    emulator.add_argument("--inbound", help="folder of UBL/CII e-invoices served as received invoices")
+
+    convert = command(commands, "convert", "convert one document to PDF (format detected from content)",
+                      cmd_convert)
+    convert.add_argument("input")
+    convert.add_argument("-o", "--output", required=True)
+    convert.add_argument("--paper", choices=("A4", "Letter"))
+    convert.add_argument("--json", action="store_true")
+
+    extract = command(commands, "extract", "read the invoices in a PDF (number, dates, total, parties)",
+                      cmd_extract)
+    extract.add_argument("file")
+    extract.add_argument("--json", action="store_true", help="print a JSON list, one object per invoice")
+    extract.add_argument("--templates", type=Path,
+                         help="folder of YAML layout templates (default: <data-dir>/templates)")
+    extract.add_argument("--text", action="store_true", help="print the page text templates are matched against")
+
+    cups_queue = command(commands, "install-cups-queue",
+                         "add a CUPS queue that prints to this product (needs root for the system CUPS)",
+                         cmd_install_cups_queue)
+    cups_queue.add_argument("--uri", help="device URI (default: pagero://127.0.0.1:<printer.listen port>/ipp/print)")
+    cups_queue.add_argument("--name", default="Pagero_Printer", help="CUPS queue name")
+    cups_queue.add_argument("--backend-dir", type=Path, default=Path("/usr/lib/cups/backend"),
+                            help="CUPS backend folder (ServerBin/backend)")
+    cups_queue.add_argument("--python", default=sys.executable,
+                            help="interpreter that runs the backend; user lp must be able to run it")
+
+    # Not command(): --config names the file to create, so it must not be loaded as this run's settings.
+    service = commands.add_parser("install-service", help="run Pagero Connect as a systemd service (as root)",
+                                  description="Create the pagero user, /etc/pagero-connect/config.yaml (if absent) "
+                                              "and the systemd unit, then start the service.")
+    service.add_argument("--user", default="pagero", help="system user the service runs as (created if missing)")
+    service.add_argument("--config", dest="service_config", type=Path, default=Path("/etc/pagero-connect/config.yaml"),
+                         help="configuration file the service reads (written with safe defaults if absent)")
+    service.add_argument("--unit-dir", type=Path, default=Path("/etc/systemd/system"))
+    service.add_argument("--no-start", action="store_true", help="write everything but do not start the service")
+    service.set_defaults(handler=cmd_install_service, config=None, data_dir=None)

@@ -1,0 +1,39 @@
+"""Who may see an invoice: the one rule every list, page, action and command applies.
+
+An admin sees every invoice.  A clerk sees the invoices printed under one of their print
+names (the IPP ``requesting-user-name`` a PC sent, kept as the invoice's owner and the job's
+user name), or under their own name when they have none.  Anything else is "not found" to
+them, never "forbidden": they do not learn that it exists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, true
+from sqlalchemy.sql.schema import Column
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: the name the history records, whether they see everything, and their print names."""
+
+    name: str = "system"
+    admin: bool = True
+    owners: frozenset[str] = frozenset()
+
+    @property
+    def print_names(self) -> frozenset[str]:
+        """The owners whose invoices a clerk sees (their own name when none are set)."""
+        return self.owners or frozenset({self.name})
+
+
+SYSTEM = Actor()
+"""The program itself (sees everything)."""
+
+
+def visible_to(actor: Actor, owner: Column[str]) -> ColumnElement[bool]:
+    """The condition on ``owner`` (``invoices.c.owner`` or ``print_jobs.c.user_name``) for rows ``actor`` sees."""
+    if actor.admin:
+        return true()
+    return owner.in_(sorted(actor.print_names))

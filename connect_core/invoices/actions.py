@@ -1,0 +1,57 @@
+"""What a person can do with an invoice in each state, and which states each outbound view lists.
+
+The buttons a page shows and the checks the service functions make are both read from
+:func:`actions_for`, so a button is offered exactly when the action would be accepted.
+"""
+
+from __future__ import annotations
+
+from connect_core.invoices.model import Invoice
+from connect_core.invoices.states import State
+
+ACTIONS = ("approve", "resend", "restart", "delete")
+"""The actions on one invoice (``send`` is the action on the list *Files to send*)."""
+
+SENT_STATES = (State.SENT, State.DELIVERED, State.FETCHED, State.ACCEPTED, State.REJECTED, State.CANCELLED)
+"""At Pagero Online already: a resend asks for confirmation."""
+
+VIEWS: dict[str, tuple[State, ...]] = {
+    "files-to-send": (State.READY,),
+    "sent": (State.QUEUED, State.UPLOADING, *SENT_STATES),
+    "needs-attention": (State.NEEDS_ATTENTION, State.INVALID, State.POSSIBLE_DUPLICATE),
+    "all": tuple(State),
+}
+"""The outbound views and the invoice states each one lists."""
+
+
+def actions_for(invoice: Invoice) -> tuple[str, ...]:
+    """The actions ``invoice`` allows now, in the order its buttons are shown."""
+    state = invoice.state
+    if state is State.POSSIBLE_DUPLICATE:
+        return ("approve", "delete")
+    if state is State.INVALID:
+        return ("delete",)
+    if state is State.NEEDS_ATTENTION:
+        if invoice.restartable:
+            return ("restart", "delete")
+        if invoice.last_error or invoice.attempts:
+            return ("resend", "delete")
+        return ("approve", "delete")
+    if state is State.READY:
+        return ("delete",)
+    if state in SENT_STATES:
+        return ("resend",)
+    return ()
+
+
+def refusal(invoice: Invoice, action: str) -> str:
+    """Why ``action`` is not offered for ``invoice``, and what is, in words for the person who asked."""
+    offered = actions_for(invoice)
+    state = invoice.state.value
+    if action == "resend" and "restart" in offered:
+        return f"invoice {invoice.id} stopped at Pagero Online; restart it there instead (restart {invoice.id})"
+    if action == "resend" and "approve" in offered:
+        return f"invoice {invoice.id} was never sent; it needs attention ({invoice.reason or state}): approve it"
+    if not offered:
+        return f"invoice {invoice.id} is {state}; nothing can be done with it now"
+    return f"invoice {invoice.id} is {state}; it can be: {', '.join(offered)}"
