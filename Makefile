@@ -43,7 +43,7 @@ bench: install-test
 
 ## Refresh docs/screenshots/ from the browser tests (make test saves them under .test-cache/).
 screenshots: install-test
-	PAGERO_UPDATE_SCREENSHOTS=1 $(BIN)/python -m pytest -q tests/web $(ARGS)
+	PAGERO_UPDATE_SCREENSHOTS=1 $(BIN)/python -m pytest -q tests/stories/web $(ARGS)
 
 clean:
 	rm -rf $(VENV) .test-cache .pytest_cache .mypy_cache

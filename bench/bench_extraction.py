@@ -3,7 +3,7 @@
 Accuracy: every corpus PDF with its embedded XML removed, no templates, compared with that
 XML (exact match; due date only where the XML has one; seller/buyer by name containment).
 The reader is hand-written rules, so the leave-one-producer-out rows are the same reader
-scored on each producer's files (see tests/extract/test_corpus.py for the caveat).
+scored on each producer's files (see tests/unit/connect_core/pipeline/extract/test_corpus.py for the caveat).
 
 Speed: ``read_invoices`` on 1-, 10- and 200-page PDFs made from XML-free corpus pages;
 p50/p95 over repeated runs, per PDF and per invoice found.  Prints a Markdown section.
@@ -25,7 +25,7 @@ sys.path.insert(0, str(REPO))
 from pypdf import PdfReader, PdfWriter  # noqa: E402
 
 from connect_core.pipeline.extract import InvoiceFields, read_invoices  # noqa: E402
-from tests.extract.corpus import Sample, rate_table, samples  # noqa: E402
+from tests.support.corpus import Sample, rate_table, samples  # noqa: E402
 
 RUNS = int(os.environ.get("BENCH_RUNS", "20"))
 

@@ -1,7 +1,7 @@
 """IPP fuzzing at scale (issue 3, T10): 100,000 fuzzipp cases against a real ``pagero-connect serve``.
 
 The same cases as ``tests/test_fuzz.py`` (structured seeds, then CUPS-style mutated
-requests, :mod:`tests.fuzzipp`), only more of them, from 4 keep-alive clients.  Every
+requests, :mod:`tests.support.fuzzipp`), only more of them, from 4 keep-alive clients.  Every
 answer must be a well-formed IPP response or HTTP 400/413 within 10 s; afterwards the
 printer must still answer and its log must hold no traceback.
 
@@ -23,9 +23,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tests import fuzzipp  # noqa: E402
-from tests.harness import Server  # noqa: E402
-from tests.ippclient import Client  # noqa: E402
+from tests.support import fuzzipp  # noqa: E402
+from tests.support.harness import Server  # noqa: E402
+from tests.support.ippclient import Client  # noqa: E402
 
 CASES = int(os.environ.get("BENCH_FUZZ_CASES", "100000"))
 SEED = int(os.environ.get("BENCH_FUZZ_SEED", "1"))

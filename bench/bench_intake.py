@@ -21,9 +21,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tests.documents import invoice_pdf  # noqa: E402
-from tests.harness import Server  # noqa: E402
-from tests.ippclient import Client  # noqa: E402
+from tests.support.documents import invoice_pdf  # noqa: E402
+from tests.support.harness import Server  # noqa: E402
+from tests.support.ippclient import Client  # noqa: E402
 
 INVOICES = int(os.environ.get("BENCH_INVOICES", "1000"))
 LISTED = int(os.environ.get("BENCH_LISTED", "100000"))

@@ -44,7 +44,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tests.harness import Server, free_port, wait_for_port  # noqa: E402
+from tests.support.harness import Server, free_port, wait_for_port  # noqa: E402
 
 JOBS = int(os.environ.get("BENCH_IPP_JOBS", "100"))
 CLIENTS = 4
@@ -203,7 +203,7 @@ def client_main(uri: str, operation: str, count: int, document_path: str) -> Non
     """One persistent client (``--client``): connect, say ready, wait for go, send, print a JSON report."""
     from ipp.codec import Attribute, Tag
     from ipp.status import Operation
-    from tests.ippclient import Client, request
+    from tests.support.ippclient import Client, request
 
     document = Path(document_path).read_bytes()
     client = Client(uri)
@@ -402,7 +402,7 @@ def wait_idle(uri: str, timeout: float = 300.0) -> None:
     """Wait until the printer has no unfinished job, so one phase's backlog does not slow the next."""
     from ipp.codec import Attribute, Tag
     from ipp.status import Operation
-    from tests.ippclient import Client, request
+    from tests.support.ippclient import Client, request
 
     client = Client(uri)
     deadline = time.monotonic() + timeout

@@ -26,8 +26,8 @@ from connect_core.intake.spool import Spool  # noqa: E402
 from connect_core.online.client import Account, OnlineClient  # noqa: E402
 from connect_core.online.outbox import Outbox, SendingPolicy  # noqa: E402
 from connect_core.store import open_database  # noqa: E402
-from tests.documents import invoice_pdf  # noqa: E402
-from tests.online.emulator import Emulator  # noqa: E402
+from tests.support.documents import invoice_pdf  # noqa: E402
+from tests.support.emulator import Emulator  # noqa: E402
 
 COUNT = int(os.environ.get("BENCH_OUTBOX", "10000"))
 

@@ -25,7 +25,7 @@ sys.path.insert(0, str(REPO))
 
 import requests  # noqa: E402
 
-from tests.harness import Server  # noqa: E402
+from tests.support.harness import Server  # noqa: E402
 
 INVOICES = int(os.environ.get("BENCH_INVOICES", "100000"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "200"))

@@ -8,7 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness import Server
+from tests.support.emulator import Emulator
+from tests.support.harness import Server
+
+pytest_plugins = ["tests.support.printed"]
+"""Fixtures that make real documents with reportlab and Ghostscript (shared by unit tests and stories)."""
 
 # Tests never pick up a configuration file installed on the machine running them.
 os.environ["PAGERO_CONFIG_FILE"] = "/nonexistent/pagero-connect-test-config.yaml"
@@ -37,3 +41,11 @@ def print_dir() -> Iterator[Path]:
     folder.chmod(0o755)
     yield folder
     shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def emulator(data_root: Path) -> Iterator[Emulator]:
+    """The Pagero Online emulator as a real server process on a free loopback port."""
+    emu = Emulator(data_root / "emulator").start()
+    yield emu
+    emu.stop()

@@ -11,7 +11,7 @@ from ipp.checks import RequestError
 from ipp.codec import NAME_TAGS, Attribute, Collection, Group, GroupTag, Message, Range, Resolution, Tag, Value
 from ipp.codec import StringWithLanguage as WithLanguage
 from ipp.status import Operation, StatusCode
-from tests.unit.ipp.helpers import URI, op_attrs, request
+from tests.support.ipp_requests import URI, op_attrs, request
 
 SAMPLE_VALUES: dict[int, object] = {
     Tag.INTEGER: 5,

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from ipp.__main__ import parse_listen, uri_host
-from tests.harness import IPPTOOL_DIR, REPO
-from tests.samples import suite_dir
+from tests.support.harness import IPPTOOL_DIR, REPO
+from tests.support.samples import suite_dir
 
 SUITES = [("ipp-1.1.test", "1.1"), ("ipp-2.0.test", "2.0"), ("ipp-everywhere.test", "2.0")]
 URI = re.compile(r"Printer URI:\s+(ipp://127\.0\.0\.1:(\d+)/ipp/print)")

@@ -13,7 +13,7 @@ from ipp.memory import MemorySink
 from ipp.printer import ClientGone, Printer, Request
 from ipp.sink import JobInfo, JobTicket
 from ipp.status import JobState, Operation, StatusCode
-from tests.unit.ipp.helpers import HOST, URI, ask, group_values, make_printer, request, status_message
+from tests.support.ipp_requests import HOST, URI, ask, group_values, make_printer, request, status_message
 
 PDF = b"%PDF-1.7\n" + b"x" * 2000 + b"\n%%EOF\n"
 
