@@ -1,4 +1,4 @@
-"""The printer survives what the network sends: oversize jobs, stalled clients, a full spool.
+"""The printer survives what the network sends: oversize jobs, malformed HTTP, huge jobs, stalled clients.
 
 Each story runs against a real ``pagero-connect serve`` on a loopback port with a
 configuration file that makes the limits small (1 MiB jobs, a 2 s idle timeout), and
@@ -11,22 +11,30 @@ import itertools
 import select
 import shutil
 import socket
-import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from ipp.codec import Attribute, Tag, decode, encode
+from ipp.codec import Attribute, Tag, encode
 from ipp.status import Operation, StatusCode
-from tests.support.cli import cli
-from tests.support.fuzzipp import Answer, parse_answer
-from tests.support.harness import Server, stray_documents
+from tests.support.harness import Server
 from tests.support.ippclient import Client, request
+from tests.support.rawhttp import (
+    LIVENESS,
+    assert_still_serving,
+    chunked,
+    converse,
+    document,
+    http_head,
+    ipp_status,
+    job_ids,
+    partial_files,
+    print_job_header,
+)
 
 LIMIT = 1024 * 1024
 """``limits.max_job_bytes`` of the shared server."""
@@ -34,7 +42,6 @@ IDLE = 2
 """``limits.idle_timeout`` of the shared server, in seconds."""
 NOMINAL = 2 * 1024**3
 """What the oversize clients claim or try to send: 2 GiB, generated as it goes."""
-LIVENESS = 10.0
 
 
 @pytest.fixture(scope="module")
@@ -52,163 +59,6 @@ def small() -> Iterator[Server]:
         shutil.rmtree(root, ignore_errors=True)
         assert code == 0
         assert "Traceback" not in log, log[log.index("Traceback") - 500 :][:3000]
-
-
-# -- raw HTTP -------------------------------------------------------------------------------------
-
-
-@dataclass
-class Exchange:
-    """What one raw connection saw: the bytes the server sent, how much we sent, and whether it closed."""
-
-    received: bytes
-    sent: int
-    closed: bool
-
-    def answers(self) -> list[Answer]:
-        """Every complete HTTP answer in what was received, in order."""
-        found: list[Answer] = []
-        data = _after_interim(self.received)
-        while data:
-            answer = parse_answer(data, eof=True)
-            assert answer is not None
-            found.append(answer)
-            data = _after_interim(data[data.index(b"\r\n\r\n") + 4 + len(answer.body) :])
-        return found
-
-
-def _after_interim(data: bytes) -> bytes:
-    """``data`` without the ``100 Continue`` answers at its start."""
-    while data.startswith(b"HTTP/1.1 100") and b"\r\n\r\n" in data:
-        data = data[data.index(b"\r\n\r\n") + 4 :]
-    return data
-
-
-def converse(port: int, head: bytes, pieces: Iterable[bytes] = (), wait_first: float = 0.0,
-             deadline: float = 60.0, until_close: bool = True) -> Exchange:
-    """Send ``head``, optionally wait ``wait_first`` seconds for an early answer, then send ``pieces``.
-
-    Like a careful IPP client, it watches for an answer while it sends and stops sending
-    as soon as one starts; then it reads until the server closes the connection (or
-    ``deadline`` passes, which leaves ``closed`` false), or with ``until_close`` false
-    until the first whole answer.
-    """
-    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
-    sock.sendall(head)
-    sock.setblocking(False)
-    source = iter(pieces)
-    pending = memoryview(b"")
-    sending = True
-    sent = 0
-    received = bytearray()
-    end = time.monotonic() + deadline
-    try:
-        if wait_first:
-            readable, _, _ = select.select([sock], [], [], wait_first)
-            if readable:
-                received += sock.recv(1 << 16)
-                sending = not _after_interim(bytes(received))
-
-        while time.monotonic() < end:
-            if sending and not pending:
-                piece = next(source, None)
-                if piece is None:
-                    sending = False
-                else:
-                    pending = memoryview(piece)
-            readable, writable, _ = select.select([sock], [sock] if sending else [], [], end - time.monotonic())
-            if readable:
-                try:
-                    chunk = sock.recv(1 << 16)
-                except ConnectionResetError:
-                    chunk = b""
-                except BlockingIOError:
-                    continue
-                if not chunk:
-                    return Exchange(bytes(received), sent, True)
-                received += chunk
-                answer = _after_interim(bytes(received))
-                if answer:
-                    sending = False  # the server has answered: a careful client stops sending
-                    if not until_close and parse_answer(answer, eof=False) is not None:
-                        return Exchange(bytes(received), sent, False)
-            elif writable:
-                try:
-                    count = sock.send(pending[: 1 << 16])
-                except BlockingIOError:
-                    continue
-                except (BrokenPipeError, ConnectionResetError):
-                    sending = False
-                    continue
-                pending = pending[count:]
-                sent += count
-        return Exchange(bytes(received), sent, False)
-    finally:
-        sock.close()
-
-
-def http_head(port: int, *lines: str) -> bytes:
-    return "\r\n".join(["POST /ipp/print HTTP/1.1", f"Host: 127.0.0.1:{port}",
-                        "Content-Type: application/ipp", *lines, "", ""]).encode()
-
-
-def print_job_header(server: Server) -> bytes:
-    """The attribute section of a Print-Job for a PDF (request-id 4242)."""
-    message = request(Operation.PRINT_JOB, server.uri,
-                      Attribute.of("job-name", Tag.NAME_WITHOUT_LANGUAGE, "big one"),
-                      Attribute.of("document-format", Tag.MIME_MEDIA_TYPE, "application/pdf"))
-    message.request_id = 4242
-    return encode(message)
-
-
-def document(total: int, piece: int = 1 << 20) -> Iterator[bytes]:
-    """``total`` bytes of a "PDF", made as they are sent (never held whole)."""
-    first = b"%PDF-1.4\n" + b"x" * (piece - 9)
-    filler = b"x" * piece
-    left = total
-    while left > 0:
-        out = first if left == total else filler
-        yield out[:left]
-        left -= min(left, piece)
-
-
-def chunked(pieces: Iterable[bytes]) -> Iterator[bytes]:
-    for piece in pieces:
-        yield b"%x\r\n" % len(piece) + piece + b"\r\n"
-    yield b"0\r\n\r\n"
-
-
-def job_ids(server: Server) -> set[int]:
-    client = Client(server.uri, timeout=LIVENESS)
-    try:
-        return {int(job["job-id"]) for job in client.get_jobs("all")}  # type: ignore[call-overload]
-    finally:
-        client.close()
-
-
-def assert_still_serving(server: Server) -> None:
-    client = Client(server.uri, timeout=LIVENESS)
-    try:
-        attributes = client.printer_attributes("printer-state", "printer-is-accepting-jobs")
-    finally:
-        client.close()
-    assert attributes["printer-is-accepting-jobs"].value is True
-
-
-def partial_files(server: Server) -> list[Path]:
-    """Partial documents left in the spool, once any request still being answered has finished."""
-    deadline = time.monotonic() + LIVENESS
-    while True:
-        found = stray_documents(server.data_dir)
-        if not found or time.monotonic() > deadline:
-            return found
-        time.sleep(0.1)
-
-
-def ipp_status(answer: Answer) -> tuple[int, int]:
-    assert answer.status == 200, answer
-    message, _ = decode(answer.body)
-    return message.code, message.request_id
 
 
 # -- oversize jobs ---------------------------------------------------------------------------------
@@ -484,125 +334,3 @@ def _read_to_close(sock: socket.socket) -> bytes:
         if not chunk:
             return data
         data += chunk
-
-
-# -- a full spool ------------------------------------------------------------------------------------
-
-FLOOR = 16 * 2**20
-"""``limits.min_free_bytes`` on the 64 MiB spool filesystem."""
-
-
-@pytest.fixture
-def small_disk(data_root: Path) -> Iterator[Path]:
-    """A 64 MiB tmpfs (mounted by this test, as root) to hold a data dir and a filler file."""
-    mount = data_root / "disk"
-    mount.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m,mode=0700", "tmpfs", str(mount)], check=True)
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=True)
-
-
-def _fill(path: Path, leave_free: int) -> None:
-    """Write a filler file until the filesystem holding ``path`` has about ``leave_free`` bytes free."""
-    free = shutil.disk_usage(path.parent).free
-    with open(path, "ab") as handle:
-        handle.write(bytes(max(0, free - leave_free)))
-
-
-def _printer_state(server: Server) -> tuple[bool, set[str]]:
-    client = Client(server.uri, timeout=LIVENESS)
-    try:
-        attributes = client.printer_attributes("printer-is-accepting-jobs", "printer-state-reasons")
-    finally:
-        client.close()
-    accepting = attributes["printer-is-accepting-jobs"].value
-    assert isinstance(accepting, bool)
-    return accepting, {str(v) for v in attributes["printer-state-reasons"].plain()}
-
-
-def _wait_state(server: Server, accepting: bool) -> set[str]:
-    deadline = time.monotonic() + LIVENESS
-    while True:
-        now_accepting, reasons = _printer_state(server)
-        if now_accepting == accepting or time.monotonic() > deadline:
-            assert now_accepting == accepting, reasons
-            return reasons
-        time.sleep(0.2)
-
-
-def _pdf(name: str) -> bytes:
-    return b"%PDF-1.4\n% " + name.encode() + b"\n%%EOF\n"
-
-
-def test_a_full_spool_refuses_new_jobs_and_resumes_when_space_returns(small_disk: Path) -> None:
-    config = small_disk.parent / "pagero.yaml"
-    config.write_text(f"limits:\n  min_free_bytes: {FLOOR}\n")
-    server = Server(small_disk / "data", config).start()
-    filler = small_disk / "filler"
-    client = Client(server.uri, timeout=LIVENESS)
-    try:
-        assert client.print_job(_pdf("before")).code == StatusCode.SUCCESSFUL_OK
-        before = job_ids(server)
-        _fill(filler, leave_free=FLOOR // 2)
-        reasons = _wait_state(server, accepting=False)
-        assert "spool-area-full" in reasons
-        assert client.print_job(_pdf("while full")).code == StatusCode.SERVER_ERROR_NOT_ACCEPTING_JOBS
-        create = client.send(request(Operation.CREATE_JOB, server.uri))
-        assert create.code == StatusCode.SERVER_ERROR_NOT_ACCEPTING_JOBS
-        assert job_ids(server) == before
-        filler.unlink()
-        reasons = _wait_state(server, accepting=True)
-        assert "spool-area-full" not in reasons
-        assert client.print_job(_pdf("after")).code == StatusCode.SUCCESSFUL_OK
-    finally:
-        client.close()
-        server.stop()
-    assert not stray_documents(small_disk / "data")
-    assert "Traceback" not in server.log_text()
-
-
-def test_a_job_that_fills_the_disk_is_refused_cleanly(small_disk: Path) -> None:
-    """Free space above the floor when the job starts, gone before it ends (ENOSPC while writing)."""
-    config = small_disk.parent / "pagero.yaml"
-    config.write_text(f"limits:\n  min_free_bytes: {FLOOR}\n")
-    server = Server(small_disk / "data", config).start()
-    filler = small_disk / "filler"
-    client = Client(server.uri, timeout=LIVENESS)
-    try:
-        _fill(filler, leave_free=FLOOR + 8 * 2**20)
-        assert _printer_state(server)[0] is True
-        before = job_ids(server)
-        ipp = encode(request(Operation.PRINT_JOB, server.uri,
-                             Attribute.of("document-format", Tag.MIME_MEDIA_TYPE, "application/pdf")))
-        size = 48 * 2**20
-        exchange = converse(server.port, http_head(server.port, f"Content-Length: {len(ipp) + size}") + ipp,
-                            document(size))
-        answers = exchange.answers()
-        assert len(answers) == 1
-        status, _ = ipp_status(answers[0])
-        assert status == StatusCode.SERVER_ERROR_NOT_ACCEPTING_JOBS
-        assert not stray_documents(small_disk / "data")
-        assert job_ids(server) == before
-        # The partial document is gone, so the space is back and so is the printer.
-        _wait_state(server, accepting=True)
-        assert client.print_job(_pdf("small")).code == StatusCode.SUCCESSFUL_OK
-    finally:
-        client.close()
-        server.stop()
-    assert "Traceback" not in server.log_text()
-
-
-
-def test_an_import_that_fills_the_disk_is_a_clear_error(small_disk: Path, data_root: Path) -> None:
-    big = data_root / "big.pdf"
-    with open(big, "wb") as handle:
-        handle.write(b"%PDF-1.7\n")
-        handle.truncate(80 * 2**20)  # more than the 64 MiB disk holds
-    result = cli(small_disk / "data", "import", str(big), check=False)
-    assert result.returncode == 2
-    assert result.stderr.startswith(f"pagero-connect: could not import {big}: No space left on device; "
-                                    "nothing was imported"), result.stderr
-    assert "Traceback" not in result.stderr
-    assert not stray_documents(small_disk / "data")
