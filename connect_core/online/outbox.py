@@ -301,6 +301,8 @@ class Outbox:
                 if isinstance(error, Unreachable | Ambiguous):
                     self.breaker.failure()
                     break
+            except Exception:  # one odd answer must not stop the others from being followed
+                log.exception("status check of invoice %d failed", invoice.id)
         return changed
 
     def _check(self, invoice: Any) -> int:
@@ -345,7 +347,8 @@ _ORDER = [State.SENT, State.DELIVERED, State.FETCHED, State.ACCEPTED]
 
 
 def _later(current: State, target: State) -> bool:
-    if target in (State.REJECTED, State.ACCEPTED):
+    """Whether ``target`` moves an invoice on from ``current`` (a final answer always does; nothing goes back)."""
+    if target in (State.REJECTED, State.ACCEPTED, State.CANCELLED):
         return True
     return _ORDER.index(target) > _ORDER.index(current) if current in _ORDER else False
 
