@@ -7,6 +7,7 @@ ARGS ?=
 .PHONY: install install-test run test lint bench screenshots clean
 
 $(BIN)/python:
+	sh packaging/install-debian-packages.sh packaging/debian-packages.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
