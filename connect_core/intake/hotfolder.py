@@ -60,8 +60,11 @@ class HotFolder:
             if not entry.is_file(follow_symlinks=False) or entry.name.startswith(".") or \
                     entry.name.endswith(IGNORED_SUFFIXES):
                 continue
+            try:
+                info = entry.stat(follow_symlinks=False)
+            except FileNotFoundError:  # removed since the folder was listed
+                continue
             present.add(entry.name)
-            info = entry.stat(follow_symlinks=False)
             signature = (info.st_size, info.st_mtime_ns)
             seen = self._seen.get(entry.name)
             if seen is None or seen[:2] != signature:
@@ -75,7 +78,7 @@ class HotFolder:
             except OSError as error:
                 log.warning("could not import %s (kept in the folder, will retry): %s", entry.name, error)
                 continue
-            path.unlink()
+            path.unlink(missing_ok=True)  # someone may have removed it already: it is imported either way
             fsync_dir(self.folder)
             self._seen.pop(entry.name, None)
             log.info("imported %s from the hot folder as job %d", entry.name, job_id)
