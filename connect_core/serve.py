@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import uvicorn
-
 from connect_core.config import Config
 from connect_core.fsutil import write_durably
 from connect_core.intake.hotfolder import HotFolder
@@ -25,7 +23,7 @@ from connect_core.online.outbox import make_outbox
 from connect_core.pipeline.worker import Pipeline, make_pipeline
 from connect_core.store import Database, open_database
 from connect_core.web.app import create_app
-from ipp.asgi import HttpLimits, IppApp, guarded_http_protocol
+from ipp.asgi import HttpLimits, IppApp, printer_server
 from ipp.attributes import PrinterConfig
 from ipp.dnssd import Advertiser
 from ipp.printer import Printer
@@ -122,29 +120,6 @@ def public_host(host: str, port: int) -> str:
     return f"{host}:{port}"
 
 
-class _Server(uvicorn.Server):
-    def __init__(self, config: uvicorn.Config, banner: Callable[[int], str],
-                 advertiser: Advertiser | None = None) -> None:
-        super().__init__(config)
-        self.banner = banner
-        self.advertiser = advertiser
-
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        await super().startup(sockets)
-        if not self.should_exit:
-            # The bound port, which differs from the configured one for --listen HOST:0.
-            bound = [s.getsockname()[1] for server in self.servers for s in server.sockets or ()]
-            print(self.banner(bound[0] if bound else self.config.port), flush=True)
-            if self.advertiser is not None:
-                # Announced only once clients can connect.
-                self.advertiser.start(bound[0] if bound else None)
-
-    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        await super().shutdown(sockets)
-        # uvicorn re-raises the stop signal after a graceful shutdown; a clean stop is exit 0.
-        self._captured_signals.clear()
-
-
 def run(config: Config, demo: bool = False) -> int:
     """Serve until SIGTERM or SIGINT; returns the exit code."""
     logging.basicConfig(
@@ -172,22 +147,14 @@ def run(config: Config, demo: bool = False) -> int:
              "  Online:       no account configured (set online.username in the config); invoices wait here"),
         ])
 
-    server = _Server(
-        uvicorn.Config(
-            product.app,
-            host=host,
-            port=port,
-            log_level="warning",
-            access_log=False,
-            lifespan="off",
-            # No proxy sits in front: X-Forwarded-For from a local process must not change who a client is.
-            proxy_headers=False,
-            timeout_keep_alive=int(config.limits.idle_timeout),
-            http=guarded_http_protocol(config.limits.idle_timeout),
-        ),
-        banner,
-        Advertiser(product.printer.config, host, port, product.printer.path) if config.printer.dnssd else None,
-    )
+    advertiser = Advertiser(product.printer.config, host, port, product.printer.path) if config.printer.dnssd else None
+
+    def listening(bound: int) -> None:
+        print(banner(bound), flush=True)
+        if advertiser is not None:
+            advertiser.start(bound)  # announced only once clients can connect
+
+    server = printer_server(product.app, host, port, config.limits.idle_timeout, listening)
     product.spool.keep_slots_ready()
     product.pipeline.start()
     if outbox is not None:
@@ -220,8 +187,8 @@ def run(config: Config, demo: bool = False) -> int:
     try:
         server.run()
     finally:
-        if server.advertiser is not None:
-            server.advertiser.stop()
+        if advertiser is not None:
+            advertiser.stop()
         if hot_folder is not None:
             hot_folder.stop()
         retention.stop()

@@ -13,11 +13,9 @@ import logging
 import socket
 import sys
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
-import uvicorn
-
-from ipp.asgi import HttpLimits, IppApp, guarded_http_protocol
+from ipp.asgi import HttpLimits, IppApp, printer_server
 from ipp.attributes import PrinterConfig
 from ipp.memory import MemorySink
 from ipp.printer import Printer
@@ -39,25 +37,6 @@ def uri_host(host: str, port: int) -> str:
     if host in ("0.0.0.0", "::"):
         host = socket.gethostname()
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-
-
-class _Server(uvicorn.Server):
-    """uvicorn's server, announcing the bound port once it listens and exiting 0 on a stop signal."""
-
-    def __init__(self, config: uvicorn.Config, banner: Callable[[int], str]) -> None:
-        super().__init__(config)
-        self.banner = banner
-
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        await super().startup(sockets)
-        if not self.should_exit:
-            bound = [s.getsockname()[1] for server in self.servers for s in server.sockets or ()]
-            print(self.banner(bound[0] if bound else self.config.port), flush=True)
-
-    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        await super().shutdown(sockets)
-        # uvicorn re-raises the stop signal after a graceful shutdown; a clean stop is exit 0.
-        self._captured_signals.clear()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -85,20 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"  Printer URI:  ipp://{uri_host(host, bound)}{printer.path}",
         ])
 
-    server = _Server(
-        uvicorn.Config(
-            app,
-            host=host,
-            port=port,
-            log_level="warning",
-            access_log=False,
-            lifespan="off",
-            proxy_headers=False,
-            timeout_keep_alive=int(IDLE_TIMEOUT),
-            http=guarded_http_protocol(IDLE_TIMEOUT),
-        ),
-        banner,
-    )
+    server = printer_server(app, host, port, IDLE_TIMEOUT, lambda bound: print(banner(bound), flush=True))
     server.run()
     return 0 if server.started else 1
 

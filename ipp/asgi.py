@@ -17,10 +17,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import struct
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
+
+import uvicorn
 
 from ipp.codec import Attribute, Group, GroupTag, LimitExceeded, Limits, MessageReader, ProtocolError, Tag, encode
 from ipp.codec import Message as IppMessage
@@ -339,3 +342,36 @@ async def _lifespan(receive: Receive, send: Send) -> None:
         elif event["type"] == "lifespan.shutdown":
             await send({"type": "lifespan.shutdown.complete"})
             return
+
+
+class _PrinterServer(uvicorn.Server):
+    def __init__(self, config: uvicorn.Config, on_listening: Callable[[int], None]) -> None:
+        super().__init__(config)
+        self.on_listening = on_listening
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if not self.should_exit:
+            # The bound port, which differs from the asked one for port 0.
+            bound = [s.getsockname()[1] for server in self.servers for s in server.sockets or ()]
+            self.on_listening(bound[0] if bound else self.config.port)
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().shutdown(sockets)
+        # uvicorn re-raises the stop signal after a graceful shutdown; a clean stop is exit 0.
+        self._captured_signals.clear()
+
+
+def printer_server(app: IppApp, host: str, port: int, idle_timeout: float,
+                   on_listening: Callable[[int], None]) -> uvicorn.Server:
+    """uvicorn serving ``app`` as a printer should be served.
+
+    Requests' headers and idle keep-alive connections are bounded by ``idle_timeout``
+    (:func:`guarded_http_protocol`), ``X-Forwarded-For`` is never trusted (no proxy sits in
+    front), ``on_listening(port)`` is called once clients can connect (with the port actually
+    bound), and SIGTERM or SIGINT end :meth:`~uvicorn.Server.run` cleanly.
+    """
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, lifespan="off",
+                            proxy_headers=False, timeout_keep_alive=int(idle_timeout),
+                            http=guarded_http_protocol(idle_timeout))
+    return _PrinterServer(config, on_listening)

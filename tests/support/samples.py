@@ -7,6 +7,7 @@ Debian does not ship ``document-a4.pdf`` and friends, so Ghostscript makes them:
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -112,3 +113,16 @@ def suite_dir(dest: Path, *names: str) -> Path:
         if not target.exists():
             target.symlink_to(item)
     return dest
+
+
+def expected_tests(path: Path) -> int:
+    """How many tests a suite runs: its NAME lines plus those of the files it INCLUDEs."""
+    count = 0
+    for line in path.read_text().splitlines():
+        stripped = line.strip()
+        if stripped.startswith('NAME "'):
+            count += 1
+        match = re.match(r'INCLUDE "(.+)"', stripped)
+        if match:
+            count += expected_tests(path.parent / match.group(1))
+    return count

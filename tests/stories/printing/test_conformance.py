@@ -9,22 +9,10 @@ from pathlib import Path
 import pytest
 
 from tests.support.harness import IPPTOOL_DIR, Server
-from tests.support.samples import suite_dir
+from tests.support.samples import expected_tests, suite_dir
 
 SUITES = [("ipp-1.1.test", "1.1"), ("ipp-2.0.test", "2.0"), ("ipp-everywhere.test", "2.0")]
 
-
-def expected_tests(path: Path) -> int:
-    """How many tests a suite runs: its NAME lines plus those of the files it INCLUDEs."""
-    count = 0
-    for line in path.read_text().splitlines():
-        stripped = line.strip()
-        if stripped.startswith("NAME \""):
-            count += 1
-        match = re.match(r'INCLUDE "(.+)"', stripped)
-        if match:
-            count += expected_tests(path.parent / match.group(1))
-    return count
 
 
 @pytest.mark.parametrize(("suite", "version"), SUITES)
