@@ -129,6 +129,21 @@ class Config:
     limits: LimitsSettings = field(default_factory=LimitsSettings)
     source: Path | None = field(default=None, compare=False)
     """The configuration file these settings were read from (None: defaults and environment only)."""
+    demo: OnlineSettings | None = field(default=None, compare=False)
+    """The local emulator's account (``serve --demo``), used while no account is configured; kept in
+    memory only: it is never a setting, never saved and never shown as one."""
+
+    @property
+    def account(self) -> OnlineSettings:
+        """The Pagero Online account in force: the configured one, else the demo emulator's (if running)."""
+        if self.demo is not None and not self.online.username:
+            return dataclasses.replace(self.demo, environment=self.online.environment)
+        return self.online
+
+    @property
+    def is_demo(self) -> bool:
+        """Whether invoices go to the local emulator of the demo rather than to a configured account."""
+        return self.demo is not None and not self.online.username
 
     @property
     def data_dir(self) -> Path:
@@ -172,7 +187,7 @@ class Setting:
 def _table() -> dict[str, Setting]:
     table: dict[str, Setting] = {}
     for section in dataclasses.fields(Config):
-        if section.name == "source":
+        if section.name in ("source", "demo"):
             continue
         cls = typing.get_type_hints(Config)[section.name]
         hints = typing.get_type_hints(cls)

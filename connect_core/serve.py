@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import socket
 import sys
@@ -12,7 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from connect_core.config import Config
+from connect_core import running
+from connect_core.config import Config, OnlineSettings
 from connect_core.fsutil import write_durably
 from connect_core.intake.hotfolder import HotFolder
 from connect_core.intake.sink import PrintIntake
@@ -63,16 +65,19 @@ def printer_uuid(data_dir: Path) -> str:
 
 
 def start_demo_online(config: Config) -> tuple[Config, Any]:
-    """Run the Pagero Online emulator in this process and point the configuration at it."""
+    """Run the Pagero Online emulator in this process; its account is in force until one is configured.
+
+    The emulator's address and account live only in memory (:attr:`Config.demo`): saving settings
+    never writes them, and the next start makes a new emulator again.
+    """
     from pagero_online_emulator.server import default_inbound, make_server
 
     emulator = make_server("127.0.0.1", 0, config.data_dir / "online-emulator", inbound=default_inbound())
     threading.Thread(target=emulator.serve_forever, kwargs={"poll_interval": 0.2}, name="online-emulator",
                      daemon=True).start()
     url = f"http://127.0.0.1:{emulator.server_address[1]}"
-    demo = config.replace({"online.url": url, "online.auth_url": "", "online.username": "demo",
-                           "online.password": "demo", "online.company_id": "demo"})
-    return demo, emulator
+    account = OnlineSettings(url=url, username="demo", password="demo", company_id="demo")
+    return dataclasses.replace(config, demo=account), emulator
 
 
 def build(config: Config) -> Product:
@@ -140,17 +145,21 @@ def run(config: Config, demo: bool = False) -> int:
             f"  Printer URI:  ipp://{where}{product.printer.path}",
             f"  PostScript:   {postscript}",
             f"  Status page:  http://{where}/",
-            f"  Sending:      {config.sending.mode} mode, {config.online.environment} environment",
-            (f"  demo: invoices go to the local Pagero Online emulator at {config.online.url}/"
-             if emulator is not None else
+            f"  Sending:      {config.sending.mode} mode, {config.account.environment} environment",
+            (f"  demo: invoices go to the local Pagero Online emulator at {config.account.url}/ "
+             "(until an account is set up)" if config.is_demo else
              f"  Online:       {config.online.url} as {config.online.username}" if outbox is not None else
              "  Online:       no account configured (set online.username in the config); invoices wait here"),
         ])
 
     advertiser = Advertiser(product.printer.config, host, port, product.printer.path) if config.printer.dnssd else None
 
+    registration: list[Path] = []
+
     def listening(bound: int) -> None:
         print(banner(bound), flush=True)
+        where = running.register(config.data_dir, f"{host}:{bound}", config.source)
+        registration.extend([where] if where else [])
         if advertiser is not None:
             advertiser.start(bound)  # announced only once clients can connect
 
@@ -189,6 +198,8 @@ def run(config: Config, demo: bool = False) -> int:
     finally:
         if advertiser is not None:
             advertiser.stop()
+        for path in registration:
+            path.unlink(missing_ok=True)
         if hot_folder is not None:
             hot_folder.stop()
         retention.stop()

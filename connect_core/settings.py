@@ -22,6 +22,18 @@ from connect_core.paths import default_config_file
 EDITABLE = ("sending.mode", "online.url", "online.username", "online.password", "online.company_id",
             "online.environment")
 SECRET = frozenset({"online.password"})
+FIELDS = {"sending_mode": "sending.mode", "url": "online.url", "username": "online.username",
+          "password": "online.password", "company_id": "online.company_id", "environment": "online.environment"}
+"""The Settings form's (and the API's) field names and the settings they change."""
+WORDS = {"sending.mode": "sending mode", "online.url": "service URL", "online.username": "user name",
+         "online.password": "password", "online.company_id": "company id", "online.environment": "environment"}
+
+
+def saved_message(changed: list[str]) -> str:
+    """What the page says after a save: which settings changed, or that none did."""
+    if not changed:
+        return "Nothing changed."
+    return f"Saved: {', '.join(WORDS[key] for key in changed)}. In force now."
 
 
 def visible_settings(config: Config) -> dict[str, Any]:
@@ -36,6 +48,7 @@ def visible_settings(config: Config) -> dict[str, Any]:
             "environment": config.online.environment,
         },
         "file": str(settings_file(config)),
+        "demo": config.is_demo,
     }
 
 
@@ -68,9 +81,17 @@ def check_changes(changes: dict[str, Any]) -> dict[str, Any]:
     return clean
 
 
-def save_settings(config: Config, changes: dict[str, Any]) -> Config:
-    """Write ``changes`` into the configuration file (0600) and return the settings now in force."""
+def save_settings(config: Config, changes: dict[str, Any]) -> tuple[Config, list[str]]:
+    """Write the settings in ``changes`` that differ from those in force into the configuration file.
+
+    Only the changed keys are written; every other line of the file stays as it was, and nothing
+    that is not a setting (the demo emulator's account) is ever written.  Returns the settings now
+    in force and the keys that changed (none: nothing was written).
+    """
     clean = check_changes(changes)
+    changed = {key: value for key, value in clean.items() if value != config.get(key)}
+    if not changed:
+        return config, []
     path = settings_file(config)
     data: dict[str, Any] = {}
     if path.exists():
@@ -79,7 +100,7 @@ def save_settings(config: Config, changes: dict[str, Any]) -> Config:
         except (OSError, yaml.YAMLError) as error:
             raise ConfigError(f"{path}: cannot read the configuration file to update it ({error})") from error
         data = loaded if isinstance(loaded, dict) else {}
-    for key, value in clean.items():
+    for key, value in changed.items():
         section, name = key.split(".", 1)
         part = data.setdefault(section, {})
         if not isinstance(part, dict):
@@ -92,4 +113,4 @@ def save_settings(config: Config, changes: dict[str, Any]) -> Config:
     except OSError as error:
         raise ConfigError(f"cannot save the settings to {path}: {error.strerror}") from error
     read_file(path)  # what was written loads again, or the admin hears it now rather than at the next start
-    return dataclasses.replace(config.replace(clean), source=path)
+    return dataclasses.replace(config.replace(changed), source=path), sorted(changed)

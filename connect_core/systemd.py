@@ -59,6 +59,9 @@ Environment=PYTHONUNBUFFERED=1
 # Spool, database and the persistent printer-uuid live in /var/lib/pagero-connect.
 StateDirectory=pagero-connect
 StateDirectoryMode=0700
+# The running server names its data dir in /run/pagero-connect, so that CLI commands find it.
+RuntimeDirectory=pagero-connect
+RuntimeDirectoryMode=0755
 WorkingDirectory=/var/lib/pagero-connect
 UMask=0077
 StandardOutput=journal

@@ -11,3 +11,7 @@ class NotFound(StoreError):
 
 class NotAllowed(StoreError):
     """The invoice's state does not allow this action; the message says why and what to do instead."""
+
+
+class NeedsConfirmation(NotAllowed):
+    """Allowed only once the person confirms (a resend the recipient may get twice)."""

@@ -9,6 +9,7 @@ invoice's history under the actor's name.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -17,7 +18,7 @@ from sqlalchemy import Connection, and_, func, or_, select, union_all, update
 from connect_core.config import ENVIRONMENTS
 from connect_core.invoices.access import SYSTEM, Actor, visible_to
 from connect_core.invoices.actions import SENT_STATES, VIEWS, actions_for, refusal
-from connect_core.invoices.errors import NotAllowed, NotFound
+from connect_core.invoices.errors import NeedsConfirmation, NotAllowed, NotFound
 from connect_core.invoices.history import transition
 from connect_core.invoices.model import Event, Invoice, InvoiceDetail, PrintJob, fields_of
 from connect_core.invoices.states import State
@@ -156,6 +157,28 @@ def processing_jobs(db: Database, actor: Actor = SYSTEM, limit: int = 20) -> lis
         return [_print_job(row) for row in conn.execute(query)]
 
 
+@dataclass(frozen=True)
+class JobOutcome:
+    """What became of one print job: ``completed`` or ``aborted`` (with why), and the invoices it gave."""
+
+    job_id: int
+    state: str
+    message: str
+    invoices: tuple[Invoice, ...]
+
+
+def job_outcome(db: Database, job_id: int, actor: Actor = SYSTEM) -> JobOutcome:
+    """What became of print job ``job_id``: its IPP state in words, its message and its invoices."""
+    with db.reader.connect() as conn:
+        job = conn.execute(select(print_jobs).where(print_jobs.c.id == job_id,
+                                                    visible_to(actor, print_jobs.c.user_name))).first()
+        if job is None:
+            raise NotFound(f"no print job {job_id}")
+        rows = conn.execute(select(invoices).where(invoices.c.job_id == job_id).order_by(invoices.c.id)).all()
+    return JobOutcome(job_id, JobState(job.state).name.lower(), job.state_message,
+                      tuple(Invoice.from_row(row) for row in rows))
+
+
 def _print_job(job: Any) -> PrintJob:
     return PrintJob(job.id, job.name, job.user_name, job.door, job.source_name,
                     job.source_format or job.document_format, job.created_at.replace(tzinfo=dt.UTC))
@@ -266,8 +289,8 @@ def resend(db: Database, invoice_id: int, actor: Actor = SYSTEM, *, confirm: boo
             return
         assert invoice.state in SENT_STATES
         if not confirm:
-            raise NotAllowed(f"invoice {invoice_id} was already sent ({invoice.state.value}); sending it again "
-                             "means the recipient may get it twice — confirm to resend")
+            raise NeedsConfirmation(f"invoice {invoice_id} was already sent ({invoice.state.value}); sending it "
+                                    "again means the recipient may get it twice")
         conn.execute(update(invoices).where(invoices.c.id == invoice_id).values(
             attempts=0, first_attempt_at=None, next_attempt_at=None, outcome_unknown=False,
             send_generation=invoices.c.send_generation + 1, remote_file_id=None, remote_filepart_id=None))

@@ -266,7 +266,10 @@ class OnlineClient:
         try:
             self.documents(limit=1, direction="Received")
         except OnlineError as error:
-            return {"reachable": not isinstance(error, Unreachable), "logged_in": True, "message": error.message}
+            # A token kept from earlier proves nothing about the login when the service cannot be asked.
+            reachable = not isinstance(error, Unreachable)
+            return {"reachable": reachable, "logged_in": reachable and not isinstance(error, Rejected),
+                    "message": error.message}
         return {"reachable": True, "logged_in": True, "message": "Connected to Pagero Online."}
 
 
@@ -315,7 +318,7 @@ def client_for(config: Config) -> OnlineClient | None:
     its session and its tokens, so a refresh by one never invalidates another's token.  The
     tokens are kept in ``online-token.json`` in the data dir (mode 0600).
     """
-    online = config.online
+    online = config.account
     if not online.username:
         return None
     account = Account(url=online.url, auth_url=online.auth_url, username=online.username,

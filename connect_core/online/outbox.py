@@ -376,5 +376,5 @@ def make_outbox(config: Config, db: Database, spool: Spool) -> Outbox | None:
                            max_attempts=config.sending.max_attempts,
                            poll_interval=config.sending.poll_seconds,
                            breaker_cooldown=config.sending.breaker_cooldown)
-    return Outbox(db, spool, client, environment=config.online.environment, policy=policy,
+    return Outbox(db, spool, client, environment=config.account.environment, policy=policy,
                   workers=config.sending.workers)

@@ -22,7 +22,7 @@ from starlette.responses import JSONResponse, Response
 from connect_core.accounts.sessions import Session
 from connect_core.accounts.users import ROLES, User, add_user, list_users, set_print_names
 from connect_core.errors import ConnectError
-from connect_core.settings import EDITABLE, save_settings, visible_settings
+from connect_core.settings import FIELDS, save_settings, visible_settings
 from connect_core.web import pages
 from connect_core.web.api_schemas import SCHEMAS
 from connect_core.web.site import Site
@@ -196,16 +196,14 @@ async def get_settings(site: Site, request: Request, session: Session | None) ->
 
 async def put_settings(site: Site, request: Request, session: Session | None) -> Response:
     data = await _body(request)
-    fields = {"sending_mode": "sending.mode", "url": "online.url", "username": "online.username",
-              "password": "online.password", "company_id": "online.company_id", "environment": "online.environment"}
-    _only(data, tuple(fields))
-    changes = {fields[name]: _text(data, name, limit=2000) for name in data}
-    assert set(changes) <= set(EDITABLE)
+    _only(data, tuple(FIELDS))
+    changes = {FIELDS[name]: _text(data, name, limit=2000) for name in data}
     try:
-        config = await asyncio.to_thread(save_settings, site.config, changes)
+        config, changed = await asyncio.to_thread(save_settings, site.config, changes)
     except ConnectError as error:
         raise user_error(error) from error
-    site.apply(config)
+    if changed:
+        site.apply(config)
     return _json(visible_settings(site.config))
 
 

@@ -101,8 +101,10 @@ SCHEMAS: dict[str, Any] = {
         },
     },
     "Connection": {
-        "type": "object", "required": ["configured", "connected", "logged_in", "reachable", "message", "checked_at"],
+        "type": "object",
+        "required": ["configured", "connected", "logged_in", "reachable", "message", "checked_at", "demo"],
         "properties": {"configured": {"type": "boolean"}, "connected": {"type": "boolean"},
+                       "demo": {"type": "boolean", "description": "invoices go to the local emulator of the demo"},
                        "logged_in": {"type": "boolean"}, "reachable": {"type": "boolean"},
                        "message": {"type": "string"}, "checked_at": _nullable("string", format="date-time")},
     },
@@ -113,7 +115,7 @@ SCHEMAS: dict[str, Any] = {
                        "csrf_token": {"type": "string", "description": "send as X-CSRF-Token on every change"}},
     },
     "Settings": {
-        "type": "object", "required": ["sending_mode", "online", "file"],
+        "type": "object", "required": ["sending_mode", "online", "file", "demo"],
         "properties": {
             "sending_mode": {"type": "string", "enum": ["automatic", "manual"]},
             "online": {"type": "object", "required": ["url", "username", "password_set", "company_id", "environment"],
@@ -121,6 +123,8 @@ SCHEMAS: dict[str, Any] = {
                                       "password_set": {"type": "boolean"}, "company_id": {"type": "string"},
                                       "environment": {"type": "string", "enum": list(ENVIRONMENTS)}}},
             "file": {"type": "string", "description": "the configuration file the settings are saved to"},
+            "demo": {"type": "boolean", "description": "no account is configured and invoices go to the local "
+                                                       "emulator of the demo (its account is never a setting)"},
         },
     },
     "SettingsChange": {

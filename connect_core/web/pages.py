@@ -23,8 +23,8 @@ from connect_core.accounts.throttle import login_blocked, login_failed, login_su
 from connect_core.accounts.users import add_user, authenticate, list_users, set_print_names, user_count
 from connect_core.errors import ConnectError
 from connect_core.invoices.actions import actions_for
-from connect_core.invoices.service import invoice_pdf, processing_jobs
-from connect_core.settings import save_settings, visible_settings
+from connect_core.invoices.service import invoice_pdf, processing_jobs, view_counts
+from connect_core.settings import FIELDS, save_settings, saved_message, visible_settings
 from connect_core.web import views
 from connect_core.web.security import (
     SESSION_COOKIE,
@@ -328,24 +328,28 @@ async def invoice_action(site: Site, request: Request, session: Session | None) 
 
 
 async def settings_page(site: Site, request: Request, session: Session | None, *, message: str = "",
-                        problem: str = "", status: int = 200) -> Response:
+                        problem: str = "", status: int = 200, offer_send: int = 0) -> Response:
     users = await asyncio.to_thread(list_users, site.db)
     return await render(site, request, session, "settings.html", title="Settings", status=status,
-                        settings=visible_settings(site.config), users=users, message=message, problem=problem)
+                        settings=visible_settings(site.config), users=users, message=message, problem=problem,
+                        offer_send=offer_send)
 
 
 async def settings_save(site: Site, request: Request, session: Session | None) -> Response:
+    assert session is not None
     form = await request.form()
-    changes = {key: form.get(field) for key, field in (
-        ("sending.mode", "sending_mode"), ("online.url", "url"), ("online.username", "username"),
-        ("online.password", "password"), ("online.company_id", "company_id"), ("online.environment", "environment"))}
+    changes = {key: form.get(field) for field, key in FIELDS.items()}
     try:
-        config = await asyncio.to_thread(save_settings, site.config, changes)
+        config, changed = await asyncio.to_thread(save_settings, site.config, changes)
     except ConnectError as error:
         return await settings_page(site, request, session, problem=str(error), status=400)
-    site.apply(config)
-    return await settings_page(site, request, session, message=(
-        "Saved. The sending mode applies now; the uploader uses a changed account after Pagero Connect restarts."))
+    if changed:
+        site.apply(config)
+    waiting = 0
+    if "sending.mode" in changed and config.sending.mode == "automatic":
+        # Automatic sending takes new invoices only: ask about those already waiting.
+        waiting = (await asyncio.to_thread(view_counts, site.db, session.user.actor()))["files_to_send"]
+    return await settings_page(site, request, session, message=saved_message(changed), offer_send=waiting)
 
 
 async def settings_test(site: Site, request: Request, session: Session | None) -> Response:

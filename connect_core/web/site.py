@@ -77,8 +77,14 @@ class Site:
         return {"ready": False, "message": "Not accepting jobs: " + ", ".join(words.get(r, r) for r in reasons)}
 
     def online_status(self, *, wait: bool = False) -> dict[str, Any]:
-        """The last known connection state; a check runs in the background when it is older than a minute."""
-        if not self.config.online.username:
+        """The last known connection state; a check runs in the background when it is older than a minute.
+
+        ``demo`` says that the account in force is the local emulator's, not the office's.
+        """
+        return {**self._connection(wait=wait), "demo": self.config.is_demo}
+
+    def _connection(self, *, wait: bool) -> dict[str, Any]:
+        if not self.config.account.username:
             return {"configured": False, "connected": False, "logged_in": False, "reachable": False,
                     "message": "No Pagero Online account is set up.", "checked_at": None}
         with self._online_lock:
@@ -115,9 +121,12 @@ class Site:
                 self._checking = False
         if not result:
             return
+        message = str(result["message"])
+        if self.config.is_demo and result["reachable"] and result["logged_in"]:
+            message = "Demo: connected to the local Pagero Online emulator, not to Pagero Online."
         state = {"configured": True, "connected": bool(result["reachable"] and result["logged_in"]),
                  "logged_in": bool(result["logged_in"]), "reachable": bool(result["reachable"]),
-                 "message": str(result["message"]), "checked_at": dt.datetime.now(dt.UTC).isoformat()}
+                 "message": message, "checked_at": dt.datetime.now(dt.UTC).isoformat()}
         with self._online_lock:
             self._online, self._online_at = state, time.monotonic()
 

@@ -23,7 +23,7 @@ from connect_core.errors import ConfigError, ConnectError
 from connect_core.invoices import service
 from connect_core.invoices.access import Actor
 from connect_core.invoices.actions import ACTIONS, VIEWS
-from connect_core.invoices.errors import NotAllowed, NotFound
+from connect_core.invoices.errors import NeedsConfirmation, NotAllowed, NotFound
 from connect_core.invoices.model import InvoiceDetail
 from connect_core.invoices.service import SORTS, list_invoices, sort_value
 from connect_core.invoices.states import State
@@ -231,6 +231,8 @@ def act(site: Site, actor: Actor, invoice_id: int, action: str, *, confirm: bool
         state = service.get_invoice(site.db, invoice_id, actor).state
     except NotFound as error:
         raise HttpError(404, "No such invoice.") from error
+    except NeedsConfirmation as error:
+        raise HttpError(409, f"{error} — confirm to resend") from error
     except NotAllowed as error:
         raise HttpError(409, str(error)) from error
     except OnlineError as error:

@@ -43,9 +43,12 @@ def wait_for_port(port: int, proc: subprocess.Popen[bytes] | None = None, timeou
 class Server:
     """One ``serve`` process; :meth:`start` again after a crash reuses the data dir."""
 
-    def __init__(self, data_dir: Path, config: Path | None = None, extra_env: dict[str, str] | None = None) -> None:
+    def __init__(self, data_dir: Path, config: Path | None = None, extra_env: dict[str, str] | None = None,
+                 *, demo: bool = False) -> None:
         self.data_dir = data_dir
         self.config = config
+        self.demo = demo
+        """Start as ``make run`` does (``serve --demo``): the local emulator while no account is set up."""
         self.port = free_port()
         self.extra_env = extra_env or {}
         self.proc: subprocess.Popen[bytes] | None = None
@@ -69,6 +72,8 @@ class Server:
                 "--data-dir", str(self.data_dir)]
         if self.config is not None:
             argv += ["--config", str(self.config)]
+        if self.demo:
+            argv.append("--demo")
         log = open(self.log, "ab")
         self.proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=environment, cwd=REPO)
         log.close()
