@@ -34,6 +34,9 @@ class Invoice:
     job_id: int
     owner: str
     """Printed by: the IPP ``requesting-user-name`` (or the door's user for imports and the hot folder)."""
+    document_uuid: str
+    """The print job's folder in the spool."""
+    pdf_name: str
     pages: int
     first_page: int
     last_page: int | None
@@ -53,6 +56,8 @@ class Invoice:
     last_error: str
     restartable: bool
     """A file part of it stopped at Pagero Online and can be restarted there."""
+    duplicate_of: int | None
+    """The earlier invoice this one repeats (a possible duplicate, or one a person approved as such)."""
     sent: dt.datetime | None
     created: dt.datetime
     updated: dt.datetime
@@ -62,12 +67,13 @@ class Invoice:
         """An ``invoices`` row as an :class:`Invoice`."""
         return cls(
             id=row.id, uuid=row.uuid, state=State(row.state), reason=row.reason, job_id=row.job_id, owner=row.owner,
+            document_uuid=row.document_uuid, pdf_name=row.pdf_name,
             pages=row.pages, first_page=row.first_page, last_page=row.last_page, has_text=bool(row.has_text),
             source_format=row.source_format, sha256=row.sha256, invoice_number=row.invoice_number,
             issue_date=row.issue_date, due_date=row.due_date, currency=row.currency, total=row.total,
             seller=row.seller, buyer=row.buyer, environment=row.environment, delivery_status=row.delivery_status,
             attempts=row.attempts, last_error=row.last_error,
-            restartable=bool(row.remote_filepart_id and row.remote_file_id),
+            restartable=bool(row.remote_filepart_id and row.remote_file_id), duplicate_of=row.duplicate_of,
             sent=_utc(row.sent_at), created=_utc(row.created_at), updated=_utc(row.updated_at),  # type: ignore[arg-type]
         )
 
@@ -81,7 +87,8 @@ class Invoice:
             "due_date": _iso(self.due_date), "currency": self.currency,
             "total": str(self.total) if self.total is not None else None, "seller": self.seller, "buyer": self.buyer,
             "environment": self.environment, "delivery_status": self.delivery_status, "attempts": self.attempts,
-            "last_error": self.last_error, "restartable": self.restartable, "sent": _iso(self.sent),
+            "last_error": self.last_error, "restartable": self.restartable, "duplicate_of": self.duplicate_of,
+            "sent": _iso(self.sent),
             "created": _iso(self.created), "updated": _iso(self.updated),
         }
 

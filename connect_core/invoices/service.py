@@ -215,11 +215,21 @@ def invoice_detail(db: Database, invoice_id: int, actor: Actor = SYSTEM) -> Invo
     )
 
 
-def invoice_pdf(db: Database, invoice_id: int, actor: Actor = SYSTEM) -> tuple[str, str, str | None]:
-    """Where an invoice's PDF is kept: ``(document uuid, file name, invoice number)``; checks who asks."""
+@dataclass(frozen=True)
+class InvoiceFiles:
+    """Where an invoice's files are kept in the spool: the job folder's document as printed and its PDF."""
+
+    document_uuid: str
+    pdf_name: str
+    source_format: str
+    invoice_number: str | None
+
+
+def invoice_files(db: Database, invoice_id: int, actor: Actor = SYSTEM) -> InvoiceFiles:
+    """The spool names of an invoice's files, if ``actor`` may see it (:class:`NotFound` otherwise)."""
     with db.reader.connect() as conn:
         row = _visible_row(conn, invoice_id, actor)
-    return row.document_uuid, row.pdf_name, row.invoice_number
+    return InvoiceFiles(row.document_uuid, row.pdf_name, row.source_format, row.invoice_number)
 
 
 # -- acting --------------------------------------------------------------------------------

@@ -255,6 +255,8 @@ class Pipeline:
         findings = run_checks(candidate, self.policy)
         duplicate = duplicate_of(conn, candidate, self.policy, now, exclude=invoice_id)
         target, why = verdict(findings, duplicate, self.policy)
+        if target is State.POSSIBLE_DUPLICATE:
+            conn.execute(update(invoices).where(invoices.c.id == invoice_id).values(duplicate_of=duplicate))
         what = {State.READY: "ready to send", State.QUEUED: "queued for sending"}.get(target, "checked")
         transition(conn, invoice_id, target, what, why=why)
 

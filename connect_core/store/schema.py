@@ -77,6 +77,7 @@ invoices = Table(
     Column("seller", Text, nullable=True),
     Column("buyer", Text, nullable=True),
     Column("fields", Text, nullable=False, default="{}"),
+    Column("duplicate_of", Integer, nullable=True),  # the earlier invoice this one repeats (kept once approved)
     Column("pdf_name", String(100), nullable=False, default="document.pdf"),
     Column("environment", String(16), nullable=True),
     Column("attempts", Integer, nullable=False, default=0),

@@ -23,7 +23,7 @@ from connect_core.accounts.throttle import login_blocked, login_failed, login_su
 from connect_core.accounts.users import add_user, authenticate, list_users, set_print_names, user_count
 from connect_core.errors import ConnectError
 from connect_core.invoices.actions import actions_for
-from connect_core.invoices.service import invoice_pdf, processing_jobs, view_counts
+from connect_core.invoices.service import InvoiceFiles, invoice_files, processing_jobs, view_counts
 from connect_core.settings import FIELDS, save_settings, saved_message, visible_settings
 from connect_core.web import views
 from connect_core.web.security import (
@@ -57,6 +57,11 @@ DELIVERY_WORDS = {
     "Error": "error at Pagero Online", "Done": "delivered", "DoneFetched": "fetched by the recipient",
     "Undeliverable": "undeliverable", "Cancelled": "cancelled",
 }
+EXTENSIONS = {"application/pdf": "pdf", "application/postscript": "ps", "image/pwg-raster": "pwg",
+              "image/urf": "urf", "image/jpeg": "jpg", "text/plain": "txt"}
+"""File name endings for a document as printed, by the format it was found to be."""
+NOTES = {"choose-first": "Tick the invoices to send first, or use Send all."}
+"""Words for a form that came back without doing anything (``?note=``)."""
 ACTION_WORDS = {"approve": "Approve duplicate", "resend": "Resend", "restart": "Restart", "delete": "Delete"}
 DONE_WORDS = {"approve": "approved", "resend": "queued to be sent again", "restart": "restarted at Pagero Online",
               "delete": "deleted", "send": "queued for sending"}
@@ -218,20 +223,23 @@ def _list_page(view: str) -> Any:
         try:
             values = parse_query(LIST_PARAMS, request.query_params)
             problem = ""
-        except HttpError as error:
+        except HttpError as error:  # a wrong filter lists nothing: all invoices would look like matches
             values, problem = {}, error.message
         values["view"] = view
-        listing = await asyncio.to_thread(invoice_list, site, actor, values)
+        listing = await asyncio.to_thread(invoice_list, site, actor, values) if not problem else \
+            {"items": [], "next": None, "view": view}
+        problem = problem or NOTES.get(request.query_params.get("note", ""), "")
         jobs = await asyncio.to_thread(processing_jobs, site.db, actor) if view == "files-to-send" else []
         filters = {p.name: request.query_params.get(p.name, "") for p in LIST_PARAMS if p.name not in ("view",)}
         next_url = _with(str(request.url.path) + "?" + request.url.query, after=listing["next"]) \
             if listing["next"] else None
         first = urllib.parse.urlencode([(k, v) for k, v in request.query_params.multi_items()
-                                        if k not in ("after", "done", "n")])
+                                        if k not in ("after", "done", "n", "note")])
         first_url = request.url.path + (f"?{first}" if first else "")
         return await render(site, request, session, "list.html", view=view, title=TITLES[view], listing=listing,
                             jobs=jobs, filters=filters, problem=problem, next_url=next_url, first_url=first_url,
                             paged="after" in values, sorts=list(views.SORTS), states=list(STATE_WORDS),
+                            filtered=any(value for name, value in filters.items() if name not in ("sort", "limit")),
                             environment=site.config.online.environment, actions_for=actions_for,
                             done=_done_message(request), here=_here(request))
     return page
@@ -239,7 +247,7 @@ def _list_page(view: str) -> Any:
 
 def _here(request: Request) -> str:
     query = urllib.parse.urlencode([(k, v) for k, v in request.query_params.multi_items()
-                                    if k not in ("done", "n")])
+                                    if k not in ("done", "n", "note")])
     return request.url.path + (f"?{query}" if query else "")
 
 
@@ -265,7 +273,7 @@ async def send_form(site: Site, request: Request, session: Session | None) -> Re
         except ValueError as error:
             raise HttpError(400, "Choose invoices from the list.") from error
         if not ids:
-            raise HttpError(400, "Choose the invoices to send first, or use Send all.")
+            return RedirectResponse(_with(_back(form, HOME), note="choose-first"), 303)
     sent = await asyncio.to_thread(views.send_invoices, site, session.user.actor(), ids, environment)
     return RedirectResponse(_with(_back(form, HOME), done="send", n=str(len(sent))), 303)
 
@@ -284,24 +292,36 @@ async def invoice_page(site: Site, request: Request, session: Session | None) ->
     assert session is not None
     detail = await asyncio.to_thread(views.invoice_detail, site, session.user.actor(), _invoice_id(request))
     invoice = detail.invoice
+    files = InvoiceFiles(invoice.document_uuid, invoice.pdf_name, invoice.source_format, invoice.invoice_number)
+    printed = site.document_path(files)
     title = f"Invoice {invoice.invoice_number}" if invoice.invoice_number else f"Invoice #{invoice.id}"
     return await render(site, request, session, "invoice.html", inv=invoice, detail=detail, title=title,
+                        has_pdf=site.pdf_path(files).is_file(),
+                        printed_size=printed.stat().st_size if printed.is_file() else None,
                         done=_done_message(request), here=request.url.path)
+
+
+def _safe_name(text: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in text)[:80]
+
+
+async def _files(site: Site, request: Request, session: Session | None) -> tuple[int, InvoiceFiles]:
+    assert session is not None
+    invoice_id = _invoice_id(request)
+    try:
+        return invoice_id, await asyncio.to_thread(invoice_files, site.db, invoice_id, session.user.actor())
+    except ConnectError as error:
+        raise HttpError(404, "No such invoice.") from error
 
 
 async def invoice_pdf_file(site: Site, request: Request, session: Session | None) -> Response:
     """The invoice's PDF: inline for *View presentation*, as a download with ``?download=1``."""
-    assert session is not None
-    invoice_id = _invoice_id(request)
-    try:
-        document_uuid, pdf_name, number = await asyncio.to_thread(invoice_pdf, site.db, invoice_id,
-                                                                  session.user.actor())
-    except ConnectError as error:
-        raise HttpError(404, "No such invoice.") from error
-    path = site.pdf_path(document_uuid, pdf_name)
+    invoice_id, files = await _files(site, request, session)
+    path = site.pdf_path(files)
     if not path.is_file():
-        raise HttpError(404, "The PDF of this invoice is no longer kept here (retention).")
-    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in (number or str(invoice_id)))[:80]
+        raise HttpError(404, "There is no PDF of this invoice here: it could not be made from what was printed, "
+                             "or it was removed after the retention time.")
+    safe = _safe_name(files.invoice_number or str(invoice_id))
     download = request.query_params.get("download") == "1"
     disposition = "attachment" if download else "inline"
     return FileResponse(path, media_type="application/pdf", headers={
@@ -309,6 +329,19 @@ async def invoice_pdf_file(site: Site, request: Request, session: Session | None
         # The page embeds it; nothing else may.
         "Content-Security-Policy": "default-src 'none'; frame-ancestors 'self'",
         "X-Frame-Options": "SAMEORIGIN",
+    })
+
+
+async def invoice_document_file(site: Site, request: Request, session: Session | None) -> Response:
+    """The document exactly as it was printed (always a download: it may be anything a client sent)."""
+    invoice_id, files = await _files(site, request, session)
+    path = site.document_path(files)
+    if not path.is_file():
+        raise HttpError(404, "What was printed is no longer kept here (retention).")
+    extension = EXTENSIONS.get(files.source_format, "bin")
+    return FileResponse(path, media_type="application/octet-stream", headers={
+        "Content-Disposition": f'attachment; filename="printed-{invoice_id}.{extension}"',
+        "Content-Security-Policy": "default-src 'none'", "X-Content-Type-Options": "nosniff",
     })
 
 
@@ -393,6 +426,7 @@ ROUTES = [
     ("/outbound/send", ["POST"], send_form, "user", True),
     ("/invoices/{id}", ["GET"], invoice_page, "user", True),
     ("/invoices/{id}/pdf", ["GET"], invoice_pdf_file, "user", True),
+    ("/invoices/{id}/document", ["GET"], invoice_document_file, "user", True),
     ("/invoices/{id}/{action}", ["POST"], invoice_action, "user", True),
     ("/settings", ["GET"], settings_page, "admin", True),
     ("/settings", ["POST"], settings_save, "admin", True),

@@ -16,7 +16,7 @@ from connect_core.config import Config
 from connect_core.intake.sink import PrintIntake
 from connect_core.intake.spool import Spool
 from connect_core.invoices.access import Actor
-from connect_core.invoices.service import change_marker, view_counts
+from connect_core.invoices.service import InvoiceFiles, change_marker, view_counts
 from connect_core.online.client import OnlineClient, client_for
 from connect_core.pipeline.worker import Pipeline
 from connect_core.store import Database
@@ -138,5 +138,10 @@ class Site:
                    f".{int(online['connected'])}.{int(bool(online['checked_at']))}")
         return {"printer": printer, "online": online, "counts": view_counts(self.db, actor), "version": version}
 
-    def pdf_path(self, document_uuid: str, pdf_name: str) -> Path:
-        return self.spool.job_dir(document_uuid) / pdf_name
+    def pdf_path(self, files: InvoiceFiles) -> Path:
+        """Where the invoice's PDF would be (it may have been refused or purged)."""
+        return self.spool.job_dir(files.document_uuid) / files.pdf_name
+
+    def document_path(self, files: InvoiceFiles) -> Path:
+        """Where the document as printed would be."""
+        return self.spool.document_path(files.document_uuid)

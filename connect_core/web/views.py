@@ -85,12 +85,13 @@ class Param:
             except ValueError as error:
                 raise HttpError(400, f"{self.name}: give a date as YYYY-MM-DD") from error
         if self.kind == "amount":
-            if not AMOUNT.fullmatch(raw):
-                raise HttpError(400, f"{self.name}: give an amount like 1250.00")
+            text = raw.strip()
+            if not AMOUNT.fullmatch(text):
+                raise HttpError(400, f"{self.name}: give an amount as a number, like 148.51 or 148,51")
             try:
-                return Decimal(raw)
+                return Decimal(text.replace(",", "."))
             except InvalidOperation as error:
-                raise HttpError(400, f"{self.name}: give an amount like 1250.00") from error
+                raise HttpError(400, f"{self.name}: give an amount as a number, like 148.51 or 148,51") from error
         if self.kind == "enum":
             if raw not in self.enum:
                 raise HttpError(400, f"{self.name}: one of {', '.join(self.enum)}")
@@ -102,7 +103,8 @@ class Param:
         return raw
 
 
-AMOUNT = re.compile(r"-?[0-9]{1,15}(\.[0-9]{1,2})?")
+AMOUNT = re.compile(r"-?[0-9]{1,15}([.,][0-9]{1,2})?")
+"""An amount in a search: a decimal point or a decimal comma, as people type it."""
 CURSOR = r"[A-Za-z0-9_=-]{1,400}"
 
 LIST_PARAMS: tuple[Param, ...] = (
