@@ -11,9 +11,12 @@ import pytest
 from tests.support.emulator import Emulator
 from tests.support.harness import Server
 
-pytest_plugins = ["tests.support.printed"]
-"""Fixtures that make real documents with reportlab and Ghostscript (shared by unit tests and stories)."""
+pytest_plugins = ["tests.support.printed", "tests.support.corpus"]
+"""Fixtures shared by unit tests and stories: real documents made with reportlab and Ghostscript, and the corpus."""
 
+# Administration tools (lpadmin, cupsd, userdel) live in the sbin folders a normal user's PATH leaves out.
+os.environ["PATH"] = os.pathsep.join(dict.fromkeys(os.environ.get("PATH", "").split(os.pathsep)
+                                                   + ["/usr/local/sbin", "/usr/sbin", "/sbin"]))
 # Tests never pick up a configuration file installed on the machine running them.
 os.environ["PAGERO_CONFIG_FILE"] = "/nonexistent/pagero-connect-test-config.yaml"
 

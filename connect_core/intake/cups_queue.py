@@ -130,9 +130,14 @@ def install_backend(backend_dir: Path, python: str = sys.executable) -> Path:
     return target
 
 
+def lpadmin() -> str | None:
+    """Where ``lpadmin`` is: it lives in /usr/sbin, which a normal user's PATH often leaves out."""
+    return shutil.which("lpadmin") or shutil.which("lpadmin", path="/usr/sbin:/usr/local/sbin:/sbin")
+
+
 def lpadmin_argv(name: str, uri: str, ppd: Path) -> list[str]:
     """The ``lpadmin`` command that creates or updates queue ``name``."""
-    return ["lpadmin", "-p", name, "-E", "-v", uri, "-P", str(ppd),
+    return [lpadmin() or "lpadmin", "-p", name, "-E", "-v", uri, "-P", str(ppd),
             "-o", "printer-error-policy=retry-job", "-o", "printer-is-shared=false", "-D", DESCRIPTION]
 
 
@@ -148,7 +153,7 @@ def install_queue(name: str, uri: str, backend_dir: Path, python: str = sys.exec
         Target(uri)
     except BackendError as error:
         raise CupsQueueError(str(error)) from error
-    if shutil.which("lpadmin") is None:
+    if lpadmin() is None:
         raise CupsQueueError("lpadmin is not installed (Debian package cups-client)")
     backend = install_backend(backend_dir, python)
     result = subprocess.run(lpadmin_argv(name, uri, ppd_file()), capture_output=True, text=True, timeout=120)

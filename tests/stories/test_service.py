@@ -18,7 +18,6 @@ import os
 import pwd
 import secrets
 import shlex
-import signal
 import stat
 import subprocess
 import sys
@@ -31,6 +30,7 @@ from connect_core.config import load_config
 from connect_core.systemd import STATE_DIR, packaged_unit
 from tests.support.harness import REPO, free_port, wait_for_port
 from tests.support.ippclient import Client
+from tests.support.privilege import as_root
 
 SYSTEM_PYTHON = Path("/usr/bin/python3")
 CONSOLE_SCRIPT = """#!{python}
@@ -67,8 +67,24 @@ def installation(data_root: Path) -> Path:
 
 
 def install(python: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(python), "-m", "connect_core.cli", "install-service", *args], capture_output=True,
-                          text=True, cwd="/", timeout=120)
+    """``pagero-connect install-service`` as root (installing a system service is root's job)."""
+    return subprocess.run(as_root([str(python), "-m", "connect_core.cli", "install-service", *args]),
+                          capture_output=True, text=True, cwd="/", timeout=120)
+
+
+def read_as_root(path: Path) -> str:
+    """A file only root (and the service's group) may read."""
+    return subprocess.run(as_root(["cat", str(path)]), capture_output=True, text=True, check=True).stdout
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below ``pid``, nearest first."""
+    children = [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    return children + [grand for child in children for grand in descendants(child)]
+
+
+def signal_as_root(pid: int, signal_name: str) -> None:
+    subprocess.run(as_root(["kill", f"-{signal_name}", str(pid)]), capture_output=True, timeout=30)
 
 
 @pytest.fixture
@@ -76,8 +92,8 @@ def test_user() -> Iterator[str]:
     """A user name no one has; whatever install-service creates under it is removed afterwards."""
     name = f"pagero-test-{secrets.token_hex(3)}"
     yield name
-    subprocess.run(["userdel", name], capture_output=True)
-    subprocess.run(["groupdel", name], capture_output=True)  # userdel keeps it on some setups
+    subprocess.run(as_root(["userdel", name]), capture_output=True)
+    subprocess.run(as_root(["groupdel", name]), capture_output=True)  # userdel keeps it on some setups
 
 
 def test_the_packaged_unit_is_the_one_install_service_writes() -> None:
@@ -115,7 +131,9 @@ def test_install_service_then_the_unit_command_serves_as_the_unprivileged_user(
     info = config.stat()
     assert stat.S_IMODE(info.st_mode) == 0o640
     assert (info.st_uid, info.st_gid) == (0, account.pw_gid)
-    assert load_config(config).data_dir == STATE_DIR
+    readable = data_root / "config-as-read-by-the-service.yaml"
+    readable.write_text(read_as_root(config))
+    assert load_config(readable).data_dir == STATE_DIR
 
     # A unit systemd accepts, hardened, whose ExecStart= is this installation.
     unit = units / "pagero-connect.service"
@@ -133,24 +151,24 @@ def test_install_service_then_the_unit_command_serves_as_the_unprivileged_user(
     assert command[1:] == ["serve", "--config", str(config)]
 
     # A second run keeps the configuration the office has edited.
-    config.write_text(config.read_text().replace("name: Pagero Printer", "name: Front desk"))
-    edited = config.read_text()
+    edited = read_as_root(config).replace("name: Pagero Printer", "name: Front desk")
+    subprocess.run(as_root(["tee", str(config)]), input=edited, capture_output=True, text=True, check=True)
     second = install(installation, "--user", test_user, "--config", str(config), "--unit-dir", str(units), "--no-start")
     assert second.returncode == 0, second.stderr
-    assert config.read_text() == edited
+    assert read_as_root(config) == edited
     assert "Kept the existing configuration" in second.stdout
     assert stat.S_IMODE(config.stat().st_mode) == 0o640
 
     # ExecStart= as the service user: it reads the root-owned configuration through its group.
     data = data_root / "state"
     data.mkdir(mode=0o700)
-    os.chown(data, account.pw_uid, account.pw_gid)
+    subprocess.run(as_root(["chown", f"{account.pw_uid}:{account.pw_gid}", str(data)]), check=True)
     port = free_port()
     env = {**os.environ, "PAGERO_PRINTER_DNSSD": "false", "PYTHONUNBUFFERED": "1"}
     log = data_root / "service.log"
     with open(log, "wb") as out:
-        runuser = subprocess.Popen(["runuser", "-u", test_user, "--", *command,
-                                    "--listen", f"127.0.0.1:{port}", "--data-dir", str(data)],
+        runuser = subprocess.Popen(as_root(["runuser", "-u", test_user, "--", *command,
+                                            "--listen", f"127.0.0.1:{port}", "--data-dir", str(data)]),
                                    stdout=out, stderr=subprocess.STDOUT, env=env, cwd="/")
     server = 0
     try:
@@ -161,23 +179,26 @@ def test_install_service_then_the_unit_command_serves_as_the_unprivileged_user(
         assert attributes["printer-name"].value == "Front desk"
         assert str(attributes["printer-uuid"].value).startswith("urn:uuid:")
 
-        # runuser forks; the server is its child, and that child has the service user's identity.
-        children = Path(f"/proc/{runuser.pid}/task/{runuser.pid}/children").read_text().split()
-        assert len(children) == 1, children
-        server = int(children[0])
+        # runuser forks (below sudo when the tests are not root); the server has the service user's identity.
+        servers = [pid for pid in descendants(runuser.pid)
+                   if "serve" in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")]
+        assert len(servers) == 1, servers
+        server = servers[0]
         uids = next(line for line in Path(f"/proc/{server}/status").read_text().splitlines()
                     if line.startswith("Uid:")).split()[1:]
         assert set(uids) == {str(account.pw_uid)}
-        assert (data / "printer-uuid").stat().st_uid == account.pw_uid
+        owner = subprocess.run(as_root(["stat", "-c", "%u", str(data / "printer-uuid")]), capture_output=True,
+                               text=True, check=True).stdout.strip()
+        assert owner == str(account.pw_uid)
 
         # systemd's KillSignal=SIGTERM goes to the server itself; runuser passes on its exit code.
-        os.kill(server, signal.SIGTERM)
+        signal_as_root(server, "TERM")
         assert runuser.wait(timeout=30) == 0, log.read_text(errors="replace")[-2000:]
     finally:
         if runuser.poll() is None:
             if server:
-                os.kill(server, signal.SIGKILL)
-            runuser.kill()
+                signal_as_root(server, "KILL")
+            signal_as_root(runuser.pid, "KILL")
             runuser.wait()
 
 

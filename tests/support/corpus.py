@@ -17,6 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
 from pypdf import PdfReader, PdfWriter
 
 from connect_core.pipeline.extract import InvoiceFields
@@ -188,3 +189,9 @@ def rate_table(groups: dict[str, Sequence[tuple[Sample, InvoiceFields]]]) -> str
             cells.append(f"{hits}/{counted} ({100 * hits / counted:.0f}%)" if counted else "–")
         rows.append(f"| {name} | {len(pairs)} | " + " | ".join(cells) + " |")
     return "\n".join(rows)
+
+
+@pytest.fixture(scope="session")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> list[Sample]:
+    """Every printed corpus invoice with a verified XML-free copy and its XML ground truth (once per run)."""
+    return samples(Path(tmp_path_factory.mktemp("stripped")))

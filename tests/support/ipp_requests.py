@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Iterable
 
 from ipp.attributes import PrinterConfig
 from ipp.codec import Attribute, Group, GroupTag, Message, Tag
 from ipp.memory import MemorySink
 from ipp.printer import Printer, Request
+from tests.support.loop import run
 
 HOST = "printer.test:631"
 URI = f"ipp://{HOST}/ipp/print"
@@ -44,7 +44,7 @@ async def chunks(*pieces: bytes) -> AsyncIterator[bytes]:
 
 def ask(printer: Printer, message: Message, *document: bytes) -> Message:
     """The printer's answer to ``message`` followed by ``document`` (in the pieces given)."""
-    return asyncio.run(printer.handle(Request(message=message, host=HOST, document=chunks(*document))))
+    return run(printer.handle(Request(message=message, host=HOST, document=chunks(*document))))
 
 
 def make_printer(max_job_bytes: int = 1024 * 1024) -> tuple[Printer, MemorySink]:

@@ -5,6 +5,7 @@ Each story runs a real ``pagero-connect serve`` whose spool lives on a small loo
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import time
@@ -18,6 +19,7 @@ from ipp.status import Operation, StatusCode
 from tests.support.cli import cli
 from tests.support.harness import Server, stray_documents
 from tests.support.ippclient import Client, request
+from tests.support.privilege import as_root
 from tests.support.rawhttp import LIVENESS, converse, document, http_head, ipp_status, job_ids
 
 # -- a full spool ------------------------------------------------------------------------------------
@@ -31,11 +33,12 @@ def small_disk(data_root: Path) -> Iterator[Path]:
     """A 64 MiB tmpfs (mounted by this test, as root) to hold a data dir and a filler file."""
     mount = data_root / "disk"
     mount.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m,mode=0700", "tmpfs", str(mount)], check=True)
+    options = f"size=64m,mode=0700,uid={os.getuid()},gid={os.getgid()}"
+    subprocess.run(as_root(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(mount)]), check=True)
     try:
         yield mount
     finally:
-        subprocess.run(["umount", "-l", str(mount)], check=True)
+        subprocess.run(as_root(["umount", "-l", str(mount)]), check=True)
 
 
 def _fill(path: Path, leave_free: int) -> None:

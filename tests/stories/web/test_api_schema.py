@@ -10,12 +10,13 @@ from pathlib import Path
 
 from connect_core.web.api import openapi_document
 from tests.support.harness import REPO
+from tests.support.privilege import in_new_netns
 
 
 def test_every_operation_answers_as_documented_under_fuzzing(data_root: Path) -> None:
     report = data_root / "schemathesis.ndjson"
     # A network namespace of its own: fuzzed settings may point the product at any host.
-    result = subprocess.run(["unshare", "--net", "--", sys.executable, "-m", "tests.support.fuzz_api", str(report)],
+    result = subprocess.run(in_new_netns([sys.executable, "-m", "tests.support.fuzz_api", str(report)]),
                             capture_output=True, text=True, cwd=REPO, timeout=900)
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
     assert "session still valid after the run: True" in result.stdout

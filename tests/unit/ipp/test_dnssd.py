@@ -30,6 +30,7 @@ import pytest
 from ipp.attributes import DOCUMENT_FORMATS, URF_SUPPORTED, PrinterConfig
 from ipp.dnssd import Advertiser, paper_max, txt_record
 from tests.support.harness import REPO
+from tests.support.privilege import as_root, in_netns
 
 IPP = "_ipp._tcp.local."
 TYPES = (IPP, "_print._sub._ipp._tcp.local.", "_universal._sub._ipp._tcp.local.", "_printer._tcp.local.")
@@ -105,7 +106,7 @@ class Network:
 
 
 def _ip(*args: str) -> None:
-    subprocess.run(["ip", *args], check=True, capture_output=True, timeout=10)
+    subprocess.run(as_root(["ip", *args]), check=True, capture_output=True, timeout=10)
 
 
 @contextmanager
@@ -128,7 +129,7 @@ def two_namespaces() -> Iterator[Network]:
         yield net
     finally:
         for ns in (net.client_ns, net.server_ns):
-            subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=10)
+            subprocess.run(as_root(["ip", "netns", "del", ns]), capture_output=True, timeout=10)
 
 
 @contextmanager
@@ -138,8 +139,8 @@ def serve_in(ns: str, listen: str, data_dir: Path, **env: str) -> Iterator[Path]
     log = data_dir.parent / f"{data_dir.name}-serve.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            ["ip", "netns", "exec", ns, sys.executable, "-m", "connect_core.cli", "serve",
-             "--listen", listen, "--data-dir", str(data_dir)],
+            in_netns(ns, [sys.executable, "-m", "connect_core.cli", "serve", "--listen", listen,
+                          "--data-dir", str(data_dir)]),
             stdout=out, stderr=subprocess.STDOUT, env=environment, cwd=REPO,
         )
     try:
@@ -166,10 +167,11 @@ def wait_for_line(log: Path, text: str, timeout: float = 20.0) -> str:
 
 def browse_in(ns: str, interface: str, name: str, connect: str = "", timeout: float = 20.0) -> dict:
     """Run :func:`browse` inside ``ns`` and return what it printed."""
-    argv = ["ip", "netns", "exec", ns, sys.executable, "-m", "tests.unit.ipp.test_dnssd", "browse",
+    argv = [sys.executable, "-m", "tests.unit.ipp.test_dnssd", "browse",
             "--interface", interface, "--name", name, "--timeout", str(timeout)]
     if connect:
         argv += ["--connect", connect]
+    argv = in_netns(ns, argv)
     done = subprocess.run(argv, capture_output=True, text=True, cwd=REPO, timeout=timeout + 20)
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import gzip
 from collections.abc import AsyncIterator
 
@@ -14,6 +13,7 @@ from ipp.printer import ClientGone, Printer, Request
 from ipp.sink import JobInfo, JobTicket
 from ipp.status import JobState, Operation, StatusCode
 from tests.support.ipp_requests import HOST, URI, ask, group_values, make_printer, request, status_message
+from tests.support.loop import run
 
 PDF = b"%PDF-1.7\n" + b"x" * 2000 + b"\n%%EOF\n"
 
@@ -298,6 +298,6 @@ def test_a_client_gone_mid_document_gets_no_answer_and_leaves_nothing() -> None:
 
     req = Request(message=request(Operation.PRINT_JOB), host=HOST, document=vanishing())
     with pytest.raises(ClientGone):
-        asyncio.run(printer.handle(req))
+        run(printer.handle(req))
     assert sink.list_jobs("all", None, None) == []
     assert sink.stored_bytes == 0
