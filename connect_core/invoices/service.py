@@ -97,13 +97,13 @@ def list_invoices(db: Database, *, actor: Actor = SYSTEM, states: list[str] | tu
             query = query.where(col <= high)
     if after is not None:
         value, last_id = _typed(column_name, after[0]), int(after[1])
-        beyond = column < value if descending else column > value
         next_id = invoices.c.id < last_id if descending else invoices.c.id > last_id
         if column_name == "id":
             query = query.where(next_id)
         elif value is None:  # already among the rows missing this value (they come last)
             query = query.where(column.is_(None), next_id)
         else:
+            beyond = column < value if descending else column > value
             query = query.where(or_(beyond, and_(column == value, next_id), column.is_(None)))
     id_order = invoices.c.id.desc() if descending else invoices.c.id.asc()
     if column_name == "id" and len(wanted) > 1:

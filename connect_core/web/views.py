@@ -165,8 +165,8 @@ def decode_cursor(text: str, sort: str) -> tuple[Any, int]:
                 raise ValueError(value)
             elif column in ("issue_date", "due_date"):
                 dt.date.fromisoformat(value)
-            elif column == "total":
-                Decimal(value)
+            elif column == "total" and not Decimal(value).is_finite():
+                raise ValueError(value)
         return value, last_id
     except (ValueError, TypeError, InvalidOperation, binascii.Error, UnicodeDecodeError) as error:
         raise HttpError(400, "after: not a cursor from this list; start again from the first page") from error

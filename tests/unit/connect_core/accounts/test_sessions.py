@@ -134,7 +134,7 @@ def test_end_session_ends_that_session_at_once_and_no_other(db: Database, cleo: 
 
 def test_a_disabled_users_sessions_end(db: Database, cleo: User, data_root: Path) -> None:
     session_id, _csrf = start_session(db, cleo)
-    # There is no command to disable a user yet; the column is what the lookup checks.
+    # Disabled directly in the store: the column the lookup checks.
     with sqlite3.connect(data_root / "connect.db") as conn:
         conn.execute("UPDATE users SET disabled = 1 WHERE id = ?", (cleo.id,))
     assert _find(db, session_id) is None

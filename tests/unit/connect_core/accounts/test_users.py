@@ -105,10 +105,12 @@ def test_any_case_of_an_allowed_name_is_the_same_name(name: str) -> None:
 @pytest.fixture(scope="module")
 def shared_db() -> Iterator[Database]:
     root = Path(tempfile.mkdtemp(prefix="pagero-users-", dir="/var/tmp"))
-    opened = open_database(None, root)
-    yield opened
-    opened.dispose()
-    shutil.rmtree(root, ignore_errors=True)
+    try:
+        opened = open_database(None, root)
+        yield opened
+        opened.dispose()
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @settings(max_examples=25, deadline=None)
@@ -236,7 +238,7 @@ def test_authenticate_answers_none_for_an_unknown_name(db: Database) -> None:
 def test_a_disabled_user_can_neither_log_in_nor_be_found(db: Database, data_root: Path) -> None:
     add_user(db, "alice", PASSWORD)
     add_user(db, "bob", PASSWORD)
-    # There is no command to disable a user yet; the column is what every lookup checks.
+    # Disabled directly in the store: the column every lookup checks.
     with sqlite3.connect(data_root / "connect.db") as conn:
         conn.execute("UPDATE users SET disabled = 1 WHERE name = 'alice'")
     assert authenticate(db, "alice", PASSWORD) is None

@@ -24,6 +24,7 @@ import shutil
 import sqlite3
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -43,7 +44,7 @@ from connect_core.intake.spool import Spool
 from connect_core.invoices import service
 from connect_core.invoices.access import SYSTEM, Actor
 from connect_core.invoices.actions import actions_for, refusal
-from connect_core.invoices.errors import NotAllowed, NotFound
+from connect_core.invoices.errors import NeedsConfirmation, NotAllowed, NotFound
 from connect_core.invoices.model import Invoice
 from connect_core.invoices.service import SORTS, list_invoices, sort_value
 from connect_core.invoices.states import State
@@ -195,36 +196,40 @@ class Corpus:
         return {self.ids[d.key] for d in CORPUS if d.owner in owners}
 
 
-def _private_root(prefix: str) -> Path:
-    return Path(tempfile.mkdtemp(prefix=prefix, dir="/var/tmp"))
+@contextmanager
+def private_root(prefix: str) -> Iterator[Path]:
+    """A private folder on real disk (not /tmp), removed afterwards however the set-up ended."""
+    root = Path(tempfile.mkdtemp(prefix=prefix, dir="/var/tmp"))
+    try:
+        yield root
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
 def corpus() -> Iterator[Corpus]:
     """One store with the whole corpus, shared by the tests that only read."""
-    root = _private_root("pagero-service-read-")
-    office = Office.open(root / "data")
-    try:
-        ids = print_corpus(office, root / "printed")
-        letter = draw_letter(root / "waiting.pdf", "Still converting.")
-        processing = {name: office.take_in(letter, name, convert=False) for name in ("cleo", "CLEO-PC", "BOB-PC")}
-        yield Corpus(office, ids, processing)
-    finally:
-        office.close()
-        shutil.rmtree(root, ignore_errors=True)
+    with private_root("pagero-service-read-") as root:
+        office = Office.open(root / "data")
+        try:
+            ids = print_corpus(office, root / "printed")
+            letter = draw_letter(root / "waiting.pdf", "Still converting.")
+            processing = {name: office.take_in(letter, name, convert=False) for name in ("cleo", "CLEO-PC", "BOB-PC")}
+            yield Corpus(office, ids, processing)
+        finally:
+            office.close()
 
 
 @pytest.fixture(scope="module")
 def template() -> Iterator[tuple[Path, dict[str, int]]]:
     """A finished, closed data dir with the corpus, copied afresh for each test that changes things."""
-    root = _private_root("pagero-service-template-")
-    office = Office.open(root / "data")
-    try:
-        ids = print_corpus(office, root / "printed")
-    finally:
-        office.close()
-    yield root / "data", ids
-    shutil.rmtree(root, ignore_errors=True)
+    with private_root("pagero-service-template-") as root:
+        office = Office.open(root / "data")
+        try:
+            ids = print_corpus(office, root / "printed")
+        finally:
+            office.close()
+        yield root / "data", ids
 
 
 @pytest.fixture
@@ -286,7 +291,7 @@ def test_another_clerks_invoice_is_not_found_by_every_reading_function(corpus: C
     db = corpus.office.db
     for key in ("c", "e", "h"):  # BOB-PC's
         invoice_id = corpus.ids[key]
-        for read in (service.get_invoice, service.invoice_detail, service.invoice_pdf):
+        for read in (service.get_invoice, service.invoice_detail, service.invoice_files):
             with pytest.raises(NotFound) as caught:
                 read(db, invoice_id, CLEO)
             assert str(caught.value) == f"no invoice {invoice_id}"
@@ -658,8 +663,9 @@ def test_resend_of_a_sent_invoice_needs_confirmation(office: tuple[Office, dict[
     store, ids = office
     # Only Pagero Online's answer makes an invoice "sent": set it directly.
     store.set_columns(ids["a"], state="delivered", remote_file_id="file-1")
-    with pytest.raises(NotAllowed, match="confirm to resend"):
+    with pytest.raises(NeedsConfirmation, match="may get it twice") as caught:
         service.resend(store.db, ids["a"], CLEO)
+    assert isinstance(caught.value, NotAllowed)
     assert _state(store, ids["a"]) is State.DELIVERED
     service.resend(store.db, ids["a"], CLEO, confirm=True)
     assert _state(store, ids["a"]) is State.QUEUED

@@ -17,6 +17,7 @@ import shutil
 import sqlite3
 import tempfile
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,10 +39,11 @@ from connect_core.intake.spool import Spool
 from connect_core.pipeline.worker import make_pipeline
 from connect_core.store import Database, open_database
 from connect_core.store.schema import invoices as invoices_table
-from connect_core.web.api import OPERATIONS, SCHEMAS, Operation, openapi_document
+from connect_core.web.api import OPERATIONS, Operation, openapi_document
 from connect_core.web.app import create_app
 from connect_core.web.security import SESSION_COOKIE
 from tests.support.documents import invoice_pdf
+from tests.support.loop import run
 
 DOC = openapi_document("Pagero Printer")
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -89,12 +91,9 @@ def test_every_ref_resolves_to_a_schema_in_the_components() -> None:
     for ref in refs:
         assert ref.startswith("#/components/schemas/"), ref
         assert isinstance(_resolve(DOC, ref), dict), ref
-    # ...and each schema in the components is used somewhere.
-    used = {ref.rsplit("/", 1)[1] for ref in refs}
-    assert set(DOC["components"]["schemas"]) == used
 
 
-@pytest.mark.parametrize("name", sorted(SCHEMAS))
+@pytest.mark.parametrize("name", sorted(DOC["components"]["schemas"]))
 def test_every_component_schema_is_a_valid_json_schema_2020_12(name: str) -> None:
     schema = DOC["components"]["schemas"][name]
     assert jsonschema_rs.meta.is_valid({"$schema": "https://json-schema.org/draft/2020-12/schema", **schema})
@@ -183,7 +182,7 @@ def call(app: Starlette, method: str, path: str, *, body: Any = None, session: t
              "headers": headers, "client": ("127.0.0.1", 40000), "server": ("testserver", 80)}
     sent: list[dict[str, Any]] = []
 
-    async def run() -> None:
+    async def exchange() -> None:
         delivered = False
 
         async def receive() -> dict[str, Any]:
@@ -199,7 +198,7 @@ def call(app: Starlette, method: str, path: str, *, body: Any = None, session: t
 
         await asyncio.wait_for(app(scope, receive, send), timeout=60)
 
-    asyncio.run(run())
+    run(exchange())  # a loop of its own, whatever loop this thread may already run
     start = next(m for m in sent if m["type"] == "http.response.start")
     body_bytes = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
     return Answer(start["status"], {k.decode().lower(): v.decode() for k, v in start["headers"]}, body_bytes)
@@ -213,10 +212,28 @@ def _letter(path: Path, text: str) -> Path:
     return path
 
 
+@dataclass(frozen=True)
+class Template:
+    data: Path
+    ids: dict[str, int]
+    admin: tuple[str, str]
+    """An admin's session: its id and CSRF token."""
+    clerk: tuple[str, str]
+    """The session of a clerk whose print name printed every invoice."""
+
+
 @pytest.fixture(scope="module")
-def template() -> Iterator[tuple[Path, dict[str, int]]]:
-    """A data dir with a ready invoice, its possible duplicate, a letter held for attention and one delivered."""
+def template() -> Iterator[Template]:
+    """A data dir with a ready invoice, its possible duplicate, a letter held for attention and one delivered,
+    an admin and a clerk logged in."""
     root = Path(tempfile.mkdtemp(prefix="pagero-api-", dir="/var/tmp"))
+    try:
+        yield _make_template(root)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _make_template(root: Path) -> Template:
     data = root / "data"
     data.mkdir()
     db = open_database(None, data)
@@ -233,13 +250,14 @@ def template() -> Iterator[tuple[Path, dict[str, int]]]:
             with db.reader.connect() as conn:
                 ids[key] = int(conn.execute(select(invoices_table.c.id).where(invoices_table.c.job_id == job))
                                .scalar_one())
+        admin = start_session(db, add_user(db, "ada", "correct horse battery", role="admin"))
+        clerk = start_session(db, add_user(db, "cleo", "correct horse battery", print_names=["FRONT-PC"]))
     finally:
         db.dispose()
     # Only Pagero Online's answers make an invoice "delivered": set it directly.
-    with sqlite3.connect(data / "connect.db") as conn:
+    with closing(sqlite3.connect(data / "connect.db")) as conn, conn:
         conn.execute("UPDATE invoices SET state = 'delivered' WHERE id = ?", (ids["delivered"],))
-    yield data, ids
-    shutil.rmtree(root, ignore_errors=True)
+    return Template(data, ids, admin, clerk)
 
 
 @dataclass
@@ -252,15 +270,14 @@ class Served:
 
 
 @pytest.fixture
-def served(template: tuple[Path, dict[str, int]], data_root: Path) -> Iterator[Served]:
+def served(template: Template, data_root: Path) -> Iterator[Served]:
+    """The app over a private copy of the template's data dir (its sessions come along)."""
     data = data_root / "data"
-    shutil.copytree(template[0], data)
+    shutil.copytree(template.data, data)
     db = open_database(None, data)
     config = load_config(None, {"storage.data_dir": str(data)})
     app = create_app(config, db, Spool(data / "spool"), "Pagero Printer")
-    admin = start_session(db, add_user(db, "ada", "correct horse battery", role="admin"))
-    clerk = start_session(db, add_user(db, "cleo", "correct horse battery", print_names=["FRONT-PC"]))
-    yield Served(app, db, template[1], admin, clerk)
+    yield Served(app, db, template.ids, template.admin, template.clerk)
     db.dispose()
 
 
