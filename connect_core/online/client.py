@@ -60,6 +60,10 @@ class Rejected(OnlineError):
     """The service refused the request for good (400, 401, 403, 409, 413, 422...)."""
 
 
+class LoginRefused(Rejected):
+    """The account's user name or password was refused: nothing can be sent until the account is fixed."""
+
+
 def default_auth_url(api_url: str) -> str:
     """Pagero's SSO token URL for Pagero's API; ``{api_url}/oauth/v2/oauth-token`` for anything else."""
     host = urllib.parse.urlsplit(api_url).hostname or ""
@@ -140,7 +144,7 @@ class OnlineClient:
         response = self._send("POST", self.account.token_url, data=form, auth_request=True)
         if response.status_code != 200:
             detail = _message(response)
-            raise Rejected(f"login to Pagero Online failed: {detail}", status=response.status_code)
+            raise LoginRefused(f"login to Pagero Online failed: {detail}", status=response.status_code)
         body = response.json()
         self._tokens.data = {
             "url": self.account.token_url, "username": self.account.username,

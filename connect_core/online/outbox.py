@@ -33,6 +33,7 @@ from connect_core.invoices.history import transition
 from connect_core.invoices.states import TRACKED, State
 from connect_core.online.client import (
     Ambiguous,
+    LoginRefused,
     OnlineClient,
     OnlineError,
     Rejected,
@@ -241,6 +242,18 @@ class Outbox:
         log.info("invoice %d sent as file %s", invoice.id, file_id)
 
     def _failed(self, invoice: Any, error: OnlineError, *, unknown: bool) -> None:
+        if isinstance(error, LoginRefused):
+            # The account is wrong, not the invoice: every invoice waits (no attempt spent) until it is fixed.
+            self.breaker.failure()
+            delay = min(self.policy.max_retry_delay, self.policy.breaker_cooldown * 2 ** min(self.breaker.failures, 20))
+            with self.db.writer.begin() as conn:
+                conn.execute(update(invoices).where(invoices.c.id == invoice.id).values(
+                    attempts=invoices.c.attempts - 1, outcome_unknown=unknown, last_error=error.message,
+                    next_attempt_at=utcnow() + dt.timedelta(seconds=delay)))
+                transition(conn, invoice.id, State.QUEUED, "waits for a working Pagero Online account",
+                           why=f"{error.message}; check the account in Settings", expect=State.UPLOADING)
+            log.warning("invoice %d waits: %s (check the account in Settings)", invoice.id, error.message)
+            return
         if isinstance(error, Rejected):
             self.breaker.success()  # the service is up; it just refuses this invoice
             with self.db.writer.begin() as conn:

@@ -224,6 +224,7 @@ def act(site: Site, actor: Actor, invoice_id: int, action: str, *, confirm: bool
         elif action == "resend":
             service.resend(site.db, invoice_id, actor, confirm=confirm)
         elif action == "restart":
+            service.get_invoice(site.db, invoice_id, actor)  # someone else's invoice is 404 before anything else
             client = site.online_client()
             if client is None:
                 raise HttpError(409, "No Pagero Online account is set up (Settings).")

@@ -535,3 +535,25 @@ def test_an_invoice_cancelled_at_pagero_online_becomes_cancelled_and_the_others_
     wait_until(other_moved_on, timeout=30, interval=0.1, message="the other sent invoice was never followed")
     assert desk.row(cancelled).state == State.CANCELLED.value
     assert desk.row(cancelled).delivery_status == "Cancelled"
+
+
+def test_a_refused_login_holds_every_invoice_without_spending_attempts_until_the_account_is_fixed(
+        desk: Desk, emulator: Emulator) -> None:
+    wrong = Outbox(desk.db, desk.spool, OnlineClient(Account(url=emulator.url, username="demo", password="wrong",
+                                                             company_id="demo")), policy=QUICK)
+    first, second = desk.print("RE-LOGIN-1"), desk.print("RE-LOGIN-2")
+    assert wrong.send_one()
+    row = desk.row(first)
+    assert row.state == State.QUEUED.value and row.attempts == 0, "the invoice is not to blame"
+    assert "login to Pagero Online failed" in row.last_error
+    assert row.next_attempt_at is not None and row.next_attempt_at > utcnow()
+    assert desk.row(second).state == State.QUEUED.value
+    assert emulator.files() == []
+    # The admin fixes the password: both go, once each.
+    desk.due_now(first)
+    while desk.outbox.send_one():
+        pass
+    assert {desk.row(first).state, desk.row(second).state} == {State.SENT.value}
+    assert sorted(f["senderReference"] for f in emulator.files()) == sorted(
+        [desk.row(first).uuid, desk.row(second).uuid])
+    assert "waits for a working Pagero Online account" in desk.history(first)

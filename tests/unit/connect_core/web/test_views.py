@@ -394,7 +394,7 @@ def test_the_detail_of_another_clerks_invoice_is_a_404(shared: tuple[Site, dict[
 # -- acting -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("action", ["approve", "delete", "resend"])
+@pytest.mark.parametrize("action", ["approve", "delete", "resend", "restart"])
 def test_a_clerk_acting_on_another_clerks_invoice_gets_a_404(own: tuple[Site, dict[str, int]], action: str) -> None:
     site, ids = own
     error = _http_error(act, site, CLEO, ids["f"], action, confirm=True)
