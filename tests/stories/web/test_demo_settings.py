@@ -11,24 +11,33 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
+from playwright.sync_api import Browser, expect
 
 from tests.support.cli import invoices
 from tests.support.documents import invoice_pdf
 from tests.support.emulator import wait_until
 from tests.support.harness import Server
-from tests.support.web import add_user, api_login, ipp_print
+from tests.support.web import DESKTOP, add_user, api_login, ipp_print, login, shot
 
 
 def test_saving_in_demo_mode_writes_only_the_changed_setting_and_the_next_start_is_still_a_demo(
-        data_root: Path) -> None:
+        data_root: Path, browser: Browser) -> None:
     config = data_root / "config.yaml"
     config.write_text("printer:\n  name: Office Printer\n")
     server = Server(data_root / "data", config, demo=True).start()
     try:
         add_user(server.data_dir, "anna", admin=True)
         web, csrf = api_login(server.url, "anna")
-        page = web.get(server.url + "/outbound/sent", timeout=30).text
-        assert 'data-test="demo"' in page and "Demo — invoices go to a local emulator" in page
+        context = browser.new_context(viewport=DESKTOP)
+        page = context.new_page()
+        login(page, server.url, "anna")
+        expect(page.locator("[data-test=demo]")).to_contain_text("Demo — invoices go to a local emulator")
+        expect(page.locator("[data-test=online]")).to_have_text("Demo")
+        page.goto(server.url + "/settings")
+        expect(page.locator("[data-test=connection]")).to_contain_text("the emulator's address is never saved")
+        expect(page.locator("input[name=username]")).to_have_value("")
+        shot(page, "demo-desktop")
+        context.close()
         shown = web.get(server.url + "/api/settings", timeout=30).json()
         assert shown["demo"] is True
         assert shown["online"]["username"] == "" and "127.0.0.1" not in shown["online"]["url"]
