@@ -128,9 +128,13 @@ async def render(site: Site, request: Request, session: Session | None, template
 
 
 def error_page(site: Site, request: Request, status: int, message: str) -> Response:
-    """A short page that says why (no data from the store: it may be an anonymous visitor)."""
+    """A short page that says why (no data from the store: it may be an anonymous visitor), with a way back."""
+    referer = urllib.parse.urlsplit(request.headers.get("referer", ""))
+    came_from = referer.path + (f"?{referer.query}" if referer.query else "") \
+        if referer.netloc == request.headers.get("host") else ""
     html = templates.get_template("error.html").render(printer_name=site.printer_name, status=status,
-                                                       message=message, path=request.url.path)
+                                                       message=message, path=request.url.path,
+                                                       back=_back({"back": came_from}, ""))
     return HTMLResponse(html, status_code=status)
 
 

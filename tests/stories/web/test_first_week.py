@@ -98,6 +98,14 @@ def test_the_first_week_without_a_trap(browser: Browser, data_root: Path, emulat
         shot(page, "invoice-invalid-desktop")
         cookies = {c["name"]: c["value"] for c in context.cookies()}
         assert requests.get(f"{server.url}/invoices/{invalid}/pdf", cookies=cookies, timeout=30).status_code == 404
+        # An error page leads back to where the person was (on this site only).
+        host = server.url.removeprefix("http://")
+        lost = requests.get(f"{server.url}/invoices/999999", cookies=cookies, timeout=30,
+                            headers={"Referer": f"{server.url}/outbound/sent?number=RE"})
+        assert lost.status_code == 404 and 'href="/outbound/sent?number=RE" data-test="back"' in lost.text
+        foreign = requests.get(f"{server.url}/invoices/999999", cookies=cookies, timeout=30,
+                               headers={"Referer": "http://evil.example/outbound/sent", "Host": host})
+        assert 'data-test="back"' not in foreign.text
 
         # Automatic sending: the invoices already waiting are offered, not forgotten.
         page.goto(f"{server.url}/settings")
