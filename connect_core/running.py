@@ -33,7 +33,13 @@ def _user_dir() -> Path:
 
 
 def registry_dirs() -> list[Path]:
-    """Where servers register: the system folder when it can be written here, else this user's own."""
+    """Where servers register: the system folder when it can be written here, else this user's own.
+
+    ``PAGERO_RUNTIME_DIR`` names the only folder instead: as root the system folder is always
+    read, so without it a test (or a second installation) would see every other server on the machine.
+    """
+    if os.environ.get("PAGERO_RUNTIME_DIR"):
+        return [Path(os.environ["PAGERO_RUNTIME_DIR"])]
     dirs = [SYSTEM_DIR, _user_dir()]
     return dirs if os.geteuid() == 0 or os.access(SYSTEM_DIR, os.W_OK) else dirs[::-1]
 

@@ -52,3 +52,13 @@ def emulator(data_root: Path) -> Iterator[Emulator]:
     emu = Emulator(data_root / "emulator").start()
     yield emu
     emu.stop()
+
+
+@pytest.fixture(autouse=True)
+def private_runtime_dir(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Servers a test starts register here, and CLI commands look only here: never at other tests' servers
+    or at a Pagero Connect running on the machine (``PAGERO_RUNTIME_DIR``, see connect_core/running.py)."""
+    folder = Path(tempfile.mkdtemp(prefix="pagero-run-", dir="/var/tmp"))
+    monkeypatch.setenv("PAGERO_RUNTIME_DIR", str(folder))
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)

@@ -15,12 +15,12 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 
 from connect_core.errors import ConnectError
 from connect_core.invoices.access import Actor
 from connect_core.store import Database, utcnow
-from connect_core.store.schema import users
+from connect_core.store.schema import sessions, users
 
 ROLES = ("admin", "clerk")
 
@@ -32,7 +32,6 @@ _DUMMY_HASH = HASHER.hash(secrets.token_urlsafe(16))
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{0,63}$")
 MIN_PASSWORD = 8
-
 
 
 class UserError(ConnectError):
@@ -81,26 +80,76 @@ def clean_print_names(names: list[str] | tuple[str, ...]) -> tuple[str, ...]:
     return tuple(seen)
 
 
+def check_password(password: str) -> None:
+    """:class:`UserError` unless ``password`` is long enough (asked once, before a second prompt)."""
+    if len(password) < MIN_PASSWORD:
+        raise UserError(f"the password must have at least {MIN_PASSWORD} characters")
+
+
 def add_user(db: Database, name: str, password: str, *, role: str = "clerk",
              print_names: list[str] | tuple[str, ...] = ()) -> User:
-    """Create a user; their invoices are those printed under ``print_names`` (default: their own name)."""
+    """Create a user; their invoices are those printed under ``print_names`` (default: their own name).
+
+    The name of a removed user may be given again: that user comes back with the new password,
+    role and print names (the history already carries the name).
+    """
     canonical = canonical_name(name)
     if not NAME.match(canonical):
         raise UserError(f"user name {name!r}: use 1-64 letters, digits, '.', '_', '@' or '-', starting with a "
                         "letter or digit")
     if role not in ROLES:
         raise UserError(f"role {role!r} is not one of {', '.join(ROLES)}")
-    if len(password) < MIN_PASSWORD:
-        raise UserError(f"the password must have at least {MIN_PASSWORD} characters")
+    check_password(password)
     names = clean_print_names(print_names) or (canonical,)
     password_hash = HASHER.hash(password)
+    values = {"password_hash": password_hash, "role": role, "print_names": ",".join(names), "disabled": False}
     with db.writer.begin() as conn:
-        if conn.execute(select(users.c.id).where(users.c.name == canonical)).first() is not None:
+        row = conn.execute(select(users.c.id, users.c.disabled).where(users.c.name == canonical)).first()
+        if row is not None and not row.disabled:
             raise UserError(f"user {canonical} already exists")
-        user_id = conn.execute(insert(users).values(
-            name=canonical, password_hash=password_hash, role=role, print_names=",".join(names),
-            created_at=utcnow(), disabled=False)).inserted_primary_key[0]  # type: ignore[index]
+        if row is not None:
+            conn.execute(update(users).where(users.c.id == row.id).values(**values))
+            user_id = row.id
+        else:
+            user_id = conn.execute(insert(users).values(name=canonical, created_at=utcnow(), **values)
+                                   ).inserted_primary_key[0]  # type: ignore[index]
     return User(int(user_id), canonical, role, names)
+
+
+def _enabled_row(conn: Connection, name: str) -> Any:
+    row = conn.execute(select(users).where(users.c.name == canonical_name(name), users.c.disabled.is_(False))).first()
+    if row is None:
+        raise UserError(f"no user {name!r}")
+    return row
+
+
+def remove_user(db: Database, name: str) -> User:
+    """Remove a user: they cannot log in, and their sessions end at once.
+
+    The row stays, disabled, so that the history's names keep meaning someone.  The last admin
+    cannot be removed (nobody could then manage the users or the settings on the status page).
+    """
+    with db.writer.begin() as conn:
+        row = _enabled_row(conn, name)
+        if row.role == "admin":
+            admins = conn.execute(select(func.count()).select_from(users).where(
+                users.c.role == "admin", users.c.disabled.is_(False))).scalar_one()
+            if admins <= 1:
+                raise UserError(f"{row.name} is the last admin; add another admin first")
+        conn.execute(update(users).where(users.c.id == row.id).values(disabled=True))
+        conn.execute(delete(sessions).where(sessions.c.user_id == row.id))
+    return _user(row)
+
+
+def set_password(db: Database, name: str, password: str) -> User:
+    """Give a user a new password; their sessions end at once (whoever knew the old one is logged out)."""
+    check_password(password)
+    password_hash = HASHER.hash(password)
+    with db.writer.begin() as conn:
+        row = _enabled_row(conn, name)
+        conn.execute(update(users).where(users.c.id == row.id).values(password_hash=password_hash))
+        conn.execute(delete(sessions).where(sessions.c.user_id == row.id))
+    return _user(row)
 
 
 def set_print_names(db: Database, name: str, print_names: list[str] | tuple[str, ...]) -> User:
@@ -125,6 +174,7 @@ def list_users(db: Database) -> list[User]:
 
 
 def user_count(db: Database) -> int:
+    """How many users the store has ever had, removed ones included (none: the first-run page)."""
     with db.reader.connect() as conn:
         return int(conn.execute(select(func.count()).select_from(users)).scalar_one())
 

@@ -8,16 +8,51 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from connect_core.cli.common import acting_option, actor, command, print_rows, progress, store
+from connect_core.cli.common import (
+    CREATE,
+    acting_option,
+    actor,
+    command,
+    positive_int,
+    print_rows,
+    progress,
+    store,
+    unreadable,
+)
 from connect_core.config import ENVIRONMENTS, Config
 from connect_core.errors import ConnectError
+from connect_core.invoices.states import State
+
+if TYPE_CHECKING:
+    from connect_core.invoices.service import JobOutcome
+
+IMPORT_HELP = """Import PDF (or other printable) files as invoices, as if they were printed.
+
+One line per file says what became of it.  Exit status: 0 when every file became invoices,
+even those that wait for a person (needs-attention, possible-duplicate: approve or delete them);
+1 when any file was refused (not a printable document, or an invalid one), the others being
+imported; 2 when nothing could be imported (an unreadable file, a wrong option)."""
+
+
+def state_name(text: str) -> str:
+    """An argparse type: an invoice state (``needs_attention`` gets a suggestion of ``needs-attention``)."""
+    try:
+        return State(text.strip().lower()).value
+    except ValueError:
+        pass
+    guess = text.strip().lower().replace("_", "-").replace(" ", "-")
+    if guess in {state.value for state in State}:
+        raise argparse.ArgumentTypeError(f"invalid state {text!r}: did you mean {guess}?")
+    raise argparse.ArgumentTypeError(f"invalid state {text!r} (choose from {', '.join(s.value for s in State)})")
 
 
 def cmd_list(args: argparse.Namespace, config: Config) -> int:
+    """List the invoices the actor sees, newest first."""
     from connect_core.invoices import service
 
     with store(config) as (db, _spool):
@@ -33,6 +68,7 @@ def cmd_list(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_show(args: argparse.Namespace, config: Config) -> int:
+    """Show one invoice: its fields, print job and history."""
     from connect_core.invoices import service
 
     with store(config) as (db, _spool):
@@ -59,6 +95,7 @@ def cmd_show(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_approve(args: argparse.Namespace, config: Config) -> int:
+    """Release a possible duplicate or an invoice held by a check, as the person who runs this."""
     from connect_core.invoices import service
 
     with store(config) as (db, _spool):
@@ -68,19 +105,27 @@ def cmd_approve(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_delete(args: argparse.Namespace, config: Config) -> int:
+    """Delete an invoice (it is never sent)."""
     from connect_core.invoices import service
 
     with store(config) as (db, _spool):
-        service.delete(db, args.id, actor(args, db))
+        who = actor(args, db)
+        # The service's "is deleted; nothing can be done" is right but reads oddly for a second delete.
+        if service.get_invoice(db, args.id, who).state is State.DELETED:
+            raise ConnectError(f"invoice {args.id} is already deleted")
+        service.delete(db, args.id, who)
     print(f"Invoice {args.id} deleted.")
     return 0
 
 
 def cmd_send(args: argparse.Namespace, config: Config) -> int:
+    """Queue invoices waiting in Files to send."""
     from connect_core.invoices import service
 
     if not args.all and not args.ids:
         raise ConnectError("name the invoices to send, or use --all")
+    if args.all and args.ids:
+        raise ConnectError("name the invoices to send or use --all, not both")
     environment = args.environment or config.online.environment
     with store(config) as (db, _spool):
         sent = service.send(db, None if args.all else args.ids, environment, actor(args, db))
@@ -89,36 +134,79 @@ def cmd_send(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_resend(args: argparse.Namespace, config: Config) -> int:
+    """Send an invoice again; one the recipient may already have needs --yes."""
     from connect_core.invoices import service
+    from connect_core.invoices.errors import NeedsConfirmation
 
     with store(config) as (db, _spool):
-        service.resend(db, args.id, actor(args, db), confirm=args.yes)
+        try:
+            service.resend(db, args.id, actor(args, db), confirm=args.yes)
+        except NeedsConfirmation as question:
+            raise ConnectError(f"{question}; pass --yes to resend") from None
     print(f"Invoice {args.id} queued to be sent again.")
     return 0
 
 
 def cmd_restart(args: argparse.Namespace, config: Config) -> int:
+    """Restart an invoice stopped in Error at Pagero Online."""
     from connect_core.invoices import service
     from connect_core.online.client import client_for
 
-    client = client_for(config)
-    if client is None:
-        raise ConnectError("no Pagero Online account is configured (online.username)")
     with store(config) as (db, _spool):
-        service.restart(db, client, args.id, actor(args, db))
+        who = actor(args, db)
+        service.get_invoice(db, args.id, who)  # an unknown id is "no invoice N", account or not
+        client = client_for(config)
+        if client is None:
+            raise ConnectError("no Pagero Online account is configured (online.username)")
+        service.restart(db, client, args.id, who)
     print(f"Invoice {args.id} restarted at Pagero Online.")
     return 0
 
 
+def owner_name(text: str) -> str:
+    """An argparse type: the print name imported invoices are recorded under."""
+    name = text.strip()
+    if not name or len(name) > 255 or not name.isprintable() or "," in name:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a print name (1-255 printable characters, no commas)")
+    return name
+
+
+def outcome_line(name: str, outcome: JobOutcome) -> tuple[str, bool]:
+    """One file's line of ``import`` output, and whether the file was refused."""
+    if outcome.state == "processing":
+        return f"{name}: received; the running server is still converting it (job {outcome.job_id})", False
+    if outcome.state != "completed":
+        why = outcome.message.removeprefix("Refused: ").rstrip(".")
+        return f"{name}: refused — {why}", True
+    refused = any(invoice.state is State.INVALID for invoice in outcome.invoices)
+    count = len(outcome.invoices)
+
+    def one(invoice: Any) -> str:
+        reason = f" ({invoice.reason})" if invoice.reason and invoice.state is not State.READY else ""
+        return f"{invoice.state.value}{reason}"
+
+    if count == 1:
+        (invoice,) = outcome.invoices
+        return f"{name}: 1 invoice ({invoice.id}), {one(invoice)}", refused
+    each = ", ".join(f"{invoice.id} {one(invoice)}" for invoice in outcome.invoices)
+    return f"{name}: {count} invoices: {each}", refused
+
+
 def cmd_import(args: argparse.Namespace, config: Config) -> int:
+    """Import files as printed documents and say per file what became of it (exit 1: one was refused)."""
     from connect_core.intake.sink import PrintIntake
+    from connect_core.invoices import service
     from connect_core.pipeline.worker import make_pipeline
 
     files = [Path(f) for f in args.files]
-    missing = [str(f) for f in files if not f.is_file()]
-    if missing:
-        raise ConnectError(f"not a readable file: {', '.join(missing)}")
-    with store(config) as (db, spool):
+    problems = [problem for problem in map(unreadable, files) if problem]
+    if problems:
+        raise ConnectError(f"{'; '.join(problems)}; nothing was imported")
+    lines: list[str] = []
+    refused = False
+    # The worker logs each refusal for the server's log; here the file's own line below says it.
+    logging.getLogger("connect_core.pipeline").setLevel(logging.ERROR)
+    with store(config, create=True) as (db, spool):
         pipeline = make_pipeline(config, db, spool)
         intake = PrintIntake(db, spool)
         show = len(files) > 1
@@ -129,15 +217,21 @@ def cmd_import(args: argparse.Namespace, config: Config) -> int:
                 imported = f"{done - 1} of {len(files)} imported before it" if done > 1 else "nothing was imported"
                 raise ConnectError(f"could not import {path}: {error.strerror or error}; {imported}") from None
             pipeline.convert_job(job_id)
+            line, bad = outcome_line(path.name, service.job_outcome(db, job_id))
+            lines.append(line)
+            refused = refused or bad
             if show:
                 progress(done, len(files))
         if show:
             print(file=sys.stderr)
-    print(f"Imported {len(files)} file{'s' if len(files) != 1 else ''}.")
-    return 0
+    # Printed after the progress bar, which would otherwise be torn by these lines on a terminal.
+    for line in lines:
+        print(line)
+    return 1 if refused else 0
 
 
 def cmd_purge(args: argparse.Namespace, config: Config) -> int:
+    """Remove local copies of finished invoices past retention.days."""
     from connect_core.invoices.retention import purge
 
     with store(config) as (db, spool):
@@ -149,8 +243,9 @@ def cmd_purge(args: argparse.Namespace, config: Config) -> int:
 def add_commands(commands: Any) -> None:
     """The invoice subcommands of ``pagero-connect``."""
     listing = command(commands, "list", "list invoices, newest first", cmd_list)
-    listing.add_argument("--state", help="only invoices in this state (e.g. ready, possible-duplicate)")
-    listing.add_argument("--limit", type=int, default=50)
+    listing.add_argument("--state", type=state_name,
+                         help="only invoices in this state (e.g. ready, needs-attention, possible-duplicate)")
+    listing.add_argument("--limit", type=positive_int, default=50, help="at most this many (default 50)")
     listing.add_argument("--json", action="store_true", help="print a JSON array")
     acting_option(listing)
 
@@ -184,8 +279,11 @@ def add_commands(commands: Any) -> None:
     restarting.add_argument("id", type=int)
     acting_option(restarting)
 
-    importing = command(commands, "import", "import PDF (or other printable) files as invoices", cmd_import)
-    importing.add_argument("files", nargs="+")
-    importing.add_argument("--user", default="import", help="owner of the imported invoices")
+    importing = command(commands, "import", "import PDF (or other printable) files as invoices", cmd_import,
+                        data=CREATE, description=IMPORT_HELP)
+    importing.formatter_class = argparse.RawDescriptionHelpFormatter
+    importing.add_argument("files", nargs="+", metavar="FILE")
+    importing.add_argument("--user", type=owner_name, default="import",
+                           help="print name the imported invoices are recorded under (default: import)")
 
     command(commands, "purge", "remove local copies of finished invoices past retention.days", cmd_purge)

@@ -29,6 +29,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 
 from connect_core.config import Config
+from connect_core.errors import StoreError
 from connect_core.fsutil import write_durably
 from connect_core.online.client import OnlineClient, OnlineError, client_for
 from connect_core.store import Database, utcnow
@@ -38,6 +39,10 @@ log = logging.getLogger("connect_core.online.inbound")
 
 UNFETCHED, DOWNLOADED, FETCHED = "unfetched", "downloaded", "fetched"
 PAGE = 100
+
+
+class UnknownReceived(StoreError):
+    """A received invoice was named by a number we do not know."""
 
 
 @dataclass
@@ -84,7 +89,13 @@ class Inbound:
             offset += PAGE
 
     def fetch(self, ids: list[int] | None) -> list[int]:
-        """Download and acknowledge the given rows (every waiting one for None); returns the ids fetched."""
+        """Download and acknowledge the given rows (every waiting one for None); returns the ids fetched.
+
+        Rows fetched before are skipped; an id we do not know is :class:`UnknownReceived`, before anything is done.
+        """
+        missing = unknown_received(self.db, ids) if ids else []
+        if missing:
+            raise UnknownReceived(f"no received invoice {', '.join(map(str, missing))}")
         query = select(inbound_documents).where(inbound_documents.c.state.in_([UNFETCHED, DOWNLOADED]))
         if ids is not None:
             query = query.where(inbound_documents.c.id.in_(ids))
@@ -171,6 +182,14 @@ def make_inbound(config: Config, db: Database) -> Inbound | None:
     folder = Path(config.inbound.folder) if config.inbound.folder else config.data_dir / "received"
     return Inbound(db, client, folder, automatic=config.inbound.mode == "automatic",
                    poll_interval=config.inbound.poll_seconds)
+
+
+def unknown_received(db: Database, ids: list[int]) -> list[int]:
+    """Those of ``ids`` that name no received invoice we know of, in order."""
+    with db.reader.connect() as conn:
+        known = {row_id for (row_id,) in conn.execute(
+            select(inbound_documents.c.id).where(inbound_documents.c.id.in_(ids)))}
+    return sorted(set(ids) - known)
 
 
 def list_inbound(db: Database) -> list[dict[str, Any]]:

@@ -77,10 +77,19 @@ def read_as_root(path: Path) -> str:
     return subprocess.run(as_root(["cat", str(path)]), capture_output=True, text=True, check=True).stdout
 
 
-def descendants(pid: int) -> list[int]:
-    """Every process below ``pid``, nearest first."""
-    children = [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    return children + [grand for child in children for grand in descendants(child)]
+def servers_of(data: Path) -> list[int]:
+    """The ``serve`` processes working on ``data`` (found by their command line, whoever their parent is:
+    runuser may fork or exec, and sudo adds a level when the tests are not root)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0") if entry.name.isdigit() else []
+        except OSError:
+            continue
+        launcher = argv[0].rsplit(b"/", 1)[-1] in (b"sudo", b"runuser") if argv else True
+        if not launcher and b"serve" in argv and str(data).encode() in argv:
+            found.append(int(entry.name))
+    return found
 
 
 def signal_as_root(pid: int, signal_name: str) -> None:
@@ -170,7 +179,6 @@ def test_install_service_then_the_unit_command_serves_as_the_unprivileged_user(
         runuser = subprocess.Popen(as_root(["runuser", "-u", test_user, "--", *command,
                                             "--listen", f"127.0.0.1:{port}", "--data-dir", str(data)]),
                                    stdout=out, stderr=subprocess.STDOUT, env=env, cwd="/")
-    server = 0
     try:
         wait_for_port(port, runuser, timeout=60)
         client = Client(f"ipp://127.0.0.1:{port}/ipp/print")
@@ -179,9 +187,8 @@ def test_install_service_then_the_unit_command_serves_as_the_unprivileged_user(
         assert attributes["printer-name"].value == "Front desk"
         assert str(attributes["printer-uuid"].value).startswith("urn:uuid:")
 
-        # runuser forks (below sudo when the tests are not root); the server has the service user's identity.
-        servers = [pid for pid in descendants(runuser.pid)
-                   if "serve" in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")]
+        # The server has the service user's identity.
+        servers = servers_of(data)
         assert len(servers) == 1, servers
         server = servers[0]
         uids = next(line for line in Path(f"/proc/{server}/status").read_text().splitlines()
@@ -196,8 +203,8 @@ def test_install_service_then_the_unit_command_serves_as_the_unprivileged_user(
         assert runuser.wait(timeout=30) == 0, log.read_text(errors="replace")[-2000:]
     finally:
         if runuser.poll() is None:
-            if server:
-                signal_as_root(server, "KILL")
+            for leftover in servers_of(data):
+                signal_as_root(leftover, "KILL")
             signal_as_root(runuser.pid, "KILL")
             runuser.wait()
 

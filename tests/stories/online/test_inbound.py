@@ -89,6 +89,8 @@ def test_manual_mode_lists_and_saves_only_what_is_asked_for(data_root: Path, see
     folder = data_root / "received"
     config = _config(data_root, seeded, "manual", folder)
     data = data_root / "data"
+    data.mkdir()
+    open_database(None, data).dispose()  # the store `serve` makes: inbound never creates one
     listed = cli(data, "inbound", "--check", "--json", config=config).stdout
     rows = json.loads(listed[listed.index("["):])
     assert len(rows) == 3 and {row["state"] for row in rows} == {"unfetched"}

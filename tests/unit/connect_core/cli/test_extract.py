@@ -50,7 +50,7 @@ def test_extract_json_reads_factur_x_and_uses_the_data_dir_templates(corpus: lis
 
 def test_extract_of_a_file_that_is_no_pdf_is_a_clear_error(data_root: Path) -> None:
     junk = data_root / "junk.pdf"
-    junk.write_bytes(b"this is not a PDF")
+    junk.write_bytes(b"%PDF-1.7\nthis is not a PDF")  # plain text would be converted, as import does
     result = cli(data_root / "data", "extract", str(junk), "--json", check=False)
     assert result.returncode == 2 and result.stdout == ""
     assert "not a readable PDF" in result.stderr

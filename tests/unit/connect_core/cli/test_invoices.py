@@ -30,13 +30,16 @@ def test_import_lists_and_shows(data_root: Path) -> None:
 
 
 def test_unknown_invoice_is_a_clear_error(data_root: Path) -> None:
+    cli(data_root / "data", "import", str(INVOICE))  # show never creates a store
     result = cli(data_root / "data", "show", "999", check=False)
     assert result.returncode == 2
-    assert result.stderr.strip() == "pagero-connect: no invoice 999"
+    assert result.stderr.splitlines() == [f"pagero-connect: data in {data_root / 'data'}",
+                                          "pagero-connect: no invoice 999"]
 
 
 def test_a_reader_that_goes_away_ends_the_command_quietly(data_root: Path) -> None:
     """`pagero-connect list | head`: no traceback when the pipe closes before the output is written."""
+    cli(data_root / "d", "import", str(INVOICE))  # list never creates a store
     proc = subprocess.Popen([sys.executable, "-m", "connect_core.cli", "list", "--data-dir", str(data_root / "d")],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO)
     assert proc.stdout is not None and proc.stderr is not None

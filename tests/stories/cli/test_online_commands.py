@@ -1,0 +1,54 @@
+"""The commands that reach Pagero Online (the emulator) refuse in words: resend needs --yes, unknown received ids."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.support.cli import cli, invoices
+from tests.support.documents import invoice_pdf
+from tests.support.emulator import Emulator, wait_until
+from tests.support.harness import running
+
+
+def error_lines(stderr: str) -> list[str]:
+    """The error lines on stderr, without the line naming the data dir."""
+    return [line for line in stderr.splitlines() if not line.startswith("pagero-connect: data in ")]
+
+
+def test_resending_a_sent_invoice_asks_for_yes(data_root: Path, emulator: Emulator) -> None:
+    config = emulator.product_config(data_root / "config.yaml", mode="manual")
+    with running(data_root / "data", config=config) as server:
+        cli(server.data_dir, "import", str(invoice_pdf(data_root / "RE-1.pdf", "RE-1")), config=config)
+        (row,) = invoices(server.data_dir)
+        cli(server.data_dir, "send", str(row["id"]), config=config)
+
+        def at_pagero_online() -> str | None:
+            state = {r["id"]: r["state"] for r in invoices(server.data_dir)}[row["id"]]
+            return state if state in ("sent", "delivered", "fetched") else None
+
+        state = wait_until(at_pagero_online, timeout=120)
+        asked = cli(server.data_dir, "resend", str(row["id"]), config=config, check=False)
+        assert asked.returncode == 2
+        (line,) = error_lines(asked.stderr)
+        assert line.startswith(f"pagero-connect: invoice {row['id']} was already sent (")
+        assert line.endswith("the recipient may get it twice; pass --yes to resend"), (state, line)
+        assert cli(server.data_dir, "resend", str(row["id"]), "--yes", config=config).returncode == 0
+
+
+def test_fetching_an_unknown_received_invoice_is_refused(data_root: Path, emulator: Emulator) -> None:
+    folder = data_root / "received"
+    folder.mkdir()
+    config = emulator.product_config(data_root / "config.yaml", mode="manual")
+    config.write_text(config.read_text() + f"inbound:\n  mode: manual\n  folder: {folder}\n")
+    with running(data_root / "data", config=config) as server:
+        refused = cli(server.data_dir, "inbound", "--fetch", "999", config=config, check=False)
+        assert refused.returncode == 2 and refused.stdout == ""
+        assert error_lines(refused.stderr) == ["pagero-connect: no received invoice 999"]
+        checked = cli(server.data_dir, "inbound", "--check", "--json", config=config)
+        rows = json.loads(checked.stdout[checked.stdout.index("["):])
+        known = max((r["id"] for r in rows), default=0)
+        mixed = cli(server.data_dir, "inbound", "--fetch", *[str(r["id"]) for r in rows], str(known + 1),
+                    config=config, check=False)
+        assert error_lines(mixed.stderr) == [f"pagero-connect: no received invoice {known + 1}"]
+        assert list(folder.iterdir()) == []  # all or nothing: none was fetched
