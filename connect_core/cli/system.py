@@ -100,18 +100,16 @@ def cmd_convert(args: argparse.Namespace, config: Config) -> int:
 
 def as_pdf(source: Path, folder: Path, config: Config) -> Path:
     """``source`` itself when it is a PDF, else its conversion (as the pipeline makes it) in ``folder``."""
+    from connect_core.pipeline.worker import conversion_limits
     from printer_backend import sniff
     from printer_backend.convert import convert
     from printer_backend.errors import BackendError
-    from printer_backend.limits import Limits
 
     with open(source, "rb") as stream:
         head = stream.read(sniff.HEAD_BYTES)
     if sniff.sniff(head) == sniff.PDF:
         return source
-    seconds = config.limits.convert_seconds
-    limits = Limits(cpu_seconds=max(1, int(seconds)), wall_seconds=2 * seconds,
-                    memory_bytes=config.limits.convert_memory_bytes)
+    limits = conversion_limits(config)
     target = folder / "document.pdf"
     try:
         convert(source, target, paper=config.printer.paper, limits=limits)

@@ -281,7 +281,11 @@ def make_pipeline(config: Config, db: Database, spool: Spool) -> Pipeline:
         duplicate_window_days=config.validation.duplicate_window_days,
         max_pages=config.validation.max_pages,
     )
+    return Pipeline(db, spool, paper=config.printer.paper, policy=policy, limits=conversion_limits(config))
+
+
+def conversion_limits(config: Config) -> Limits:
+    """What one conversion may use: ``limits.convert_seconds`` of CPU (twice that of wall clock) and memory."""
     seconds = config.limits.convert_seconds
-    limits = Limits(cpu_seconds=max(1, int(seconds)), wall_seconds=2 * seconds,
-                    memory_bytes=config.limits.convert_memory_bytes)
-    return Pipeline(db, spool, paper=config.printer.paper, policy=policy, limits=limits)
+    return Limits(cpu_seconds=max(1, int(seconds)), wall_seconds=2 * seconds,
+                  memory_bytes=config.limits.convert_memory_bytes)
