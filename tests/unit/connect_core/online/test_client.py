@@ -8,7 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from connect_core.online.client import Account, OnlineClient, Rejected, Unreachable, default_auth_url
+from connect_core.online.client import (
+    Account,
+    LoginRefused,
+    OnlineClient,
+    Rejected,
+    Unreachable,
+    default_auth_url,
+)
 from tests.support.emulator import Emulator
 from tests.support.harness import free_port
 
@@ -70,3 +77,22 @@ def test_unreachable_service_is_reported_as_such(data_root: Path) -> None:
 def test_default_token_url() -> None:
     assert default_auth_url("https://api.pageroonline.com") == "https://sso.pageroonline.com/oauth/v2/oauth-token"
     assert default_auth_url("http://127.0.0.1:8700/") == "http://127.0.0.1:8700/oauth/v2/oauth-token"
+
+
+def test_the_connection_check_never_says_logged_in_when_the_service_cannot_be_reached(
+        emulator: Emulator, data_root: Path) -> None:
+    client = client_for(emulator, data_root / "token.json")
+    assert client.check() == {"reachable": True, "logged_in": True, "message": "Connected to Pagero Online."}
+    emulator.stop()  # the token is still in hand, but nobody can confirm the login now
+    result = client.with_timeouts(2.0, 2.0).check()
+    assert (result["reachable"], result["logged_in"]) == (False, False)
+    assert "cannot be reached" in result["message"]
+
+
+def test_a_wrong_password_is_a_refused_login_not_an_unreachable_service(emulator: Emulator, data_root: Path) -> None:
+    client = OnlineClient(Account(url=emulator.url, username="demo", password="wrong", company_id="demo"),
+                          token_file=data_root / "token.json")
+    with pytest.raises(LoginRefused):
+        client.access_token()
+    result = client.check()
+    assert (result["reachable"], result["logged_in"]) == (True, False)
