@@ -65,7 +65,7 @@ def test_resending_a_delivered_invoice_asks_for_confirmation(data_root: Path, em
         cli(server.data_dir, "import", str(invoice_pdf(data_root / "a.pdf", "D-1")), config=server.config)
         row = wait_until(lambda: all_in(server.data_dir, DELIVERED, 1))[0]
         refused = cli(server.data_dir, "resend", str(row["id"]), check=False)
-        assert refused.returncode == 2 and "confirm" in refused.stderr
+        assert refused.returncode == 2 and "pass --yes to resend" in refused.stderr
         assert len(emulator.files()) == 1
         cli(server.data_dir, "resend", str(row["id"]), "--yes")
         wait_until(lambda: all_in(server.data_dir, DELIVERED, 1) and len(emulator.files()) == 2)

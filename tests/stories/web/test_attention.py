@@ -34,7 +34,9 @@ def test_each_problem_is_fixed_by_a_click_and_recorded(browser: Browser, data_ro
         first = invoice_pdf(data_root / "a.pdf", "ATT-1", total="250,00")
         junk = data_root / "notes.bin"
         junk.write_bytes(bytes(range(256)) * 8)
-        cli(server.data_dir, "import", str(first), str(first), str(junk), "--user", "anna", config=server.config)
+        imported = cli(server.data_dir, "import", str(first), str(first), str(junk), "--user", "anna",
+                       config=server.config, check=False)
+        assert imported.returncode == 1 and "notes.bin: refused" in imported.stdout  # the junk, said so
         emulator.admin("/_emulator/filepart-error", {"message": "Customer number 4711 not in the customer register"})
         cli(server.data_dir, "import", str(invoice_pdf(data_root / "b.pdf", "ATT-2")), "--user", "anna",
             config=server.config)
