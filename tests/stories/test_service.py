@@ -21,6 +21,7 @@ import shlex
 import stat
 import subprocess
 import sys
+import sysconfig
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -58,7 +59,7 @@ def installation(data_root: Path) -> Path:
     venv = data_root / "venv"
     subprocess.run([str(SYSTEM_PYTHON), "-m", "venv", "--without-pip", str(venv)], check=True, timeout=60)
     site = venv / "lib" / f"python{sys.version_info[0]}.{sys.version_info[1]}" / "site-packages"
-    project_site = next(Path(p) for p in sys.path if p.endswith("site-packages") and Path(p).is_relative_to(REPO))
+    project_site = sysconfig.get_paths()["purelib"]  # the packages of the interpreter running the tests
     (site / "pagero-connect-checkout.pth").write_text(f"{project_site}\n{REPO}\n")
     script = venv / "bin" / "pagero-connect"
     script.write_text(CONSOLE_SCRIPT.format(python=venv / "bin" / "python3"))
