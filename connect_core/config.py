@@ -114,6 +114,14 @@ class LimitsSettings:
 
 
 @dataclass(frozen=True)
+class Company:
+    """A company this office invoices as: the seller on the invoices printed here."""
+
+    name: str
+    vat_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Config:
     """The settings in force, by section (``config.online.url``).  Frozen: a change makes a new one."""
 
@@ -144,6 +152,11 @@ class Config:
     def is_demo(self) -> bool:
         """Whether invoices go to the local emulator of the demo rather than to a configured account."""
         return self.demo is not None and not self.online.username
+
+    @property
+    def companies(self) -> tuple[Company, ...]:
+        """The office's own companies, the main one first; empty when none is configured."""
+        return ()
 
     @property
     def data_dir(self) -> Path:
