@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import typing
-from collections.abc import Mapping
+import unicodedata
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,9 +28,16 @@ ENVIRONMENTS = ("Production", "Test", "Certification")
 
 
 def setting(default: Any, *, choices: tuple[Any, ...] = (), minimum: float | None = None, folder: bool = False,
-            help: str = "") -> Any:
-    """One setting's declaration: its default and what a value must be."""
-    return field(default=default, metadata={"choices": choices, "minimum": minimum, "folder": folder, "help": help})
+            help: str = "", check: Callable[[str, Any], Any] | None = None,
+            from_env: Callable[[str], Any] | None = None) -> Any:
+    """One setting's declaration: its default and what a value must be.
+
+    ``check(key, value)`` returns the value normalised or raises :class:`ConfigError`; for a setting
+    that is not a plain str, int, float or bool it is the whole check.  ``from_env(text)`` reads the
+    ``PAGERO_…`` variable's text when that is not simply the value.
+    """
+    return field(default=default, metadata={"choices": choices, "minimum": minimum, "folder": folder, "help": help,
+                                            "check": check, "from_env": from_env})
 
 
 @dataclass(frozen=True)
@@ -121,6 +130,152 @@ class Company:
     vat_ids: tuple[str, ...] = ()
 
 
+VAT_ID = re.compile(r"[A-Z]{2}(?=[A-Z]*[0-9])[A-Z0-9]{2,13}")
+"""A VAT id once spaces, dots and dashes are gone and letters are capitals: a country's two letters, then
+2 to 13 letters or digits (at least one a digit): DE123456789, ATU12345678, NL123456789B01."""
+NOT_A_VAT_ID = "is not a VAT id (two letters, then 2 to 13 letters or digits, at least one a digit)"
+MAX_NAME = 200
+
+
+def _company_name(key: str, value: Any, *, what: str = "") -> str:
+    """A company name without surrounding spaces; refused if too long or with control characters."""
+    if not isinstance(value, str):
+        raise ConfigError(f"{key}: {what or 'the name'} must be text, got {type(value).__name__} {value!r}")
+    name = value.strip()
+    if len(name) > MAX_NAME:
+        raise ConfigError(f"{key}: {what or 'the name'} is longer than {MAX_NAME} characters")
+    if any(unicodedata.category(ch) in ("Cc", "Zl", "Zp") for ch in name):
+        raise ConfigError(f"{key}: {what or 'the name'} {name!r} contains a control character")
+    return name
+
+
+def split_vat_ids(text: str) -> list[str]:
+    """VAT ids as typed in one text, separated by commas, semicolons or spaces.  Spaces inside one id
+    (``DE 123 456 789``) are allowed: a word joins the id before it unless that id already has a digit
+    and the word starts with two letters (a new country prefix)."""
+    found: list[str] = []
+    for piece in re.split(r"[,;]", text):
+        words: list[str] = []
+        for word in piece.split():
+            if words and any(ch.isdigit() for ch in "".join(words)) and re.match(r"[^\W\d_]{2}", word):
+                found.append(" ".join(words))
+                words = []
+            words.append(word)
+        if words:
+            found.append(" ".join(words))
+    return found
+
+
+def _vat_ids(key: str, value: Any, *, whose: str = "") -> tuple[str, ...]:
+    """VAT ids from a list of them or one text (see :func:`split_vat_ids`), each as :data:`VAT_ID`."""
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        items: list[Any] = [value]
+    elif isinstance(value, list | tuple):
+        items = list(value)
+    else:
+        raise ConfigError(f"{key}: expected a list of VAT ids, got {type(value).__name__} {value!r}")
+    of = f" ({whose})" if whose else ""
+    ids: list[str] = []
+    for item in items:
+        if not isinstance(item, str):
+            raise ConfigError(f"{key}: {item!r}{of} {NOT_A_VAT_ID}")
+        for typed in split_vat_ids(item):
+            vat_id = re.sub(r"[\s.\-]", "", typed).upper()
+            if not VAT_ID.fullmatch(vat_id):
+                raise ConfigError(f"{key}: {typed!r}{of} {NOT_A_VAT_ID}")
+            if vat_id in ids:
+                raise ConfigError(f"{key}: {vat_id}{of} is given twice")
+            ids.append(vat_id)
+    return tuple(ids)
+
+
+def _other_companies(key: str, value: Any) -> tuple[Company, ...]:
+    """Further companies: a list of ``{name: ..., vat_ids: [...]}`` (or of :class:`Company`)."""
+    if value is None:
+        return ()
+    if not isinstance(value, list | tuple):
+        raise ConfigError(f"{key}: expected a list of companies ({{name: ..., vat_ids: [...]}}), "
+                          f"got {type(value).__name__} {value!r}")
+    companies: list[Company] = []
+    for number, entry in enumerate(value, 1):
+        if isinstance(entry, Company):
+            entry = {"name": entry.name, "vat_ids": entry.vat_ids}
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{key}: entry {number} is not a company ({{name: ..., vat_ids: [...]}})")
+        unknown = sorted(str(k) for k in entry if k not in ("name", "vat_ids"))
+        if unknown:
+            raise ConfigError(f"{key}: entry {number} has the unknown key {unknown[0]!r} (only name and vat_ids)")
+        name = _company_name(key, entry.get("name", ""), what=f"the name of entry {number}")
+        if not name:
+            raise ConfigError(f"{key}: entry {number} has no name")
+        companies.append(Company(name, _vat_ids(key, entry.get("vat_ids"), whose=name)))
+    return tuple(companies)
+
+
+def parse_companies(text: str, *, separator: str = "\n", between: str = ";") -> tuple[dict[str, Any], ...]:
+    """Further companies from text, one company per ``separator``-separated part as ``Name<between>VAT ids``
+    (the last ``between`` ends the name; without one the part is a name only).  The Settings page uses
+    lines of ``Name; VATID VATID``, ``PAGERO_COMPANY_OTHERS`` parts ``Name=VATID VATID`` separated by ``;``."""
+    entries: list[dict[str, Any]] = []
+    for part in text.split(separator):
+        if not part.strip():
+            continue
+        name, sep, ids = part.rpartition(between)
+        if not sep:
+            name, ids = ids, ""
+        entries.append({"name": name, "vat_ids": ids})
+    return tuple(entries)
+
+
+def _others_from_env(text: str) -> tuple[dict[str, Any], ...]:
+    return parse_companies(text, separator=";", between="=")
+
+
+def format_companies(companies: tuple[Company, ...]) -> str:
+    """Further companies as the Settings page's text: one line per company, ``Name; VATID VATID``."""
+    return "\n".join(f"{c.name}; {' '.join(c.vat_ids)}".rstrip() for c in companies)
+
+
+def _fold(name: str) -> str:
+    return " ".join(name.casefold().split())
+
+
+def _check_companies(company: CompanySettings) -> None:
+    """What only the three company settings together can say: a name is set, and nothing is given twice."""
+    if not company.name:
+        for key in ("vat_ids", "others"):
+            if getattr(company, key):
+                raise ConfigError(f"company.{key}: set company.name too")
+        return
+    names = {_fold(company.name): company.name}
+    owners = dict.fromkeys(company.vat_ids, company.name)
+    for other in company.others:
+        if _fold(other.name) in names:
+            raise ConfigError(f"company.others: the company {other.name!r} is given twice")
+        names[_fold(other.name)] = other.name
+        for vat_id in other.vat_ids:
+            if vat_id in owners:
+                raise ConfigError(f"company.others: {vat_id} is given twice ({owners[vat_id]} and {other.name})")
+            owners[vat_id] = other.name
+
+
+@dataclass(frozen=True)
+class CompanySettings:
+    """The office's own companies: the seller on the invoices printed here."""
+
+    name: str = setting("", check=_company_name, help="the main company's name (the seller on printed invoices)")
+    vat_ids: tuple[str, ...] = setting(
+        (), check=_vat_ids,
+        help="the main company's VAT ids: a list, or one text separated by commas or spaces "
+             "(PAGERO_COMPANY_VAT_IDS=\"DE123456789,ATU12345678\"); spaces, dots and dashes are dropped")
+    others: tuple[Company, ...] = setting(
+        (), check=_other_companies, from_env=_others_from_env,
+        help="further companies, each {name: ..., vat_ids: [...]}; PAGERO_COMPANY_OTHERS takes "
+             "\"Name=VATID VATID; Other Name=\" (companies separated by ';', the name ended by the last '=')")
+
+
 @dataclass(frozen=True)
 class Config:
     """The settings in force, by section (``config.online.url``).  Frozen: a change makes a new one."""
@@ -135,6 +290,7 @@ class Config:
     storage: StorageSettings = field(default_factory=StorageSettings)
     web: WebSettings = field(default_factory=WebSettings)
     limits: LimitsSettings = field(default_factory=LimitsSettings)
+    company: CompanySettings = field(default_factory=CompanySettings)
     source: Path | None = field(default=None, compare=False)
     """The configuration file these settings were read from (None: defaults and environment only)."""
     demo: OnlineSettings | None = field(default=None, compare=False)
@@ -156,7 +312,9 @@ class Config:
     @property
     def companies(self) -> tuple[Company, ...]:
         """The office's own companies, the main one first; empty when none is configured."""
-        return ()
+        if not self.company.name:
+            return ()
+        return (Company(self.company.name, self.company.vat_ids), *self.company.others)
 
     @property
     def data_dir(self) -> Path:
@@ -181,8 +339,11 @@ class Config:
         for key, value in changes.items():
             section, name = _split(key)
             sections.setdefault(section, {})[name] = _check(key, value)
-        return dataclasses.replace(self, **{section: dataclasses.replace(getattr(self, section), **values)
-                                            for section, values in sections.items()})
+        changed = dataclasses.replace(self, **{section: dataclasses.replace(getattr(self, section), **values)
+                                               for section, values in sections.items()})
+        if "company" in sections:
+            _check_companies(changed.company)
+        return changed
 
 
 @dataclass(frozen=True)
@@ -195,6 +356,8 @@ class Setting:
     minimum: float | None = None
     folder: bool = False
     help: str = ""
+    check: Callable[[str, Any], Any] | None = None
+    from_env: Callable[[str], Any] | None = None
 
 
 def _table() -> dict[str, Setting]:
@@ -233,7 +396,7 @@ def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     flat: dict[str, Any] = {}
     for key, value in data.items():
         dotted = f"{prefix}{key}"
-        if isinstance(value, dict):
+        if isinstance(value, dict) and dotted not in SETTINGS:
             flat.update(_flatten(value, dotted + "."))
         else:
             flat[dotted] = value
@@ -246,6 +409,9 @@ def _check(key: str, value: Any) -> Any:
     if setting is None:
         raise ConfigError(f"{key}: unknown setting")
     kind = setting.type
+    if kind not in (str, int, float, bool):  # a list: its own check says what it must be
+        assert setting.check is not None, key
+        return setting.check(key, value)
     if kind is bool and isinstance(value, str) and value.lower() in ("on", "off"):
         value = value.lower() == "on"
     if isinstance(value, bool) and kind is not bool:
@@ -262,6 +428,8 @@ def _check(key: str, value: Any) -> Any:
             raise ConfigError(f"{key}: {value} is not a folder")
         if not os.access(folder, os.R_OK | os.W_OK | os.X_OK):
             raise ConfigError(f"{key}: the folder {value} cannot be read and written by this user")
+    if setting.check is not None:
+        value = setting.check(key, value)
     return float(value) if kind is float and isinstance(value, int | float) else value
 
 
@@ -272,6 +440,9 @@ def env_name(key: str) -> str:
 
 def _from_env(key: str, raw: str) -> Any:
     kind = SETTINGS[key].type
+    parse = SETTINGS[key].from_env
+    if parse is not None:
+        return parse(raw)
     try:
         if kind is bool:
             if raw.lower() not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
@@ -282,6 +453,14 @@ def _from_env(key: str, raw: str) -> Any:
     except ValueError as error:
         raise ConfigError(f"{key}: environment value {raw!r} is not a {kind.__name__}") from error
     return raw
+
+
+def plain(key: str, value: Any) -> Any:
+    """A setting's value as the YAML file holds it (lists rather than tuples, companies as mappings)."""
+    if isinstance(value, tuple):
+        return [{"name": item.name, **({"vat_ids": list(item.vat_ids)} if item.vat_ids else {})}
+                if isinstance(item, Company) else item for item in value]
+    return value
 
 
 def read_file(path: Path) -> dict[str, Any]:

@@ -4,6 +4,8 @@ Saved settings go into the configuration file the service reads (``--config``, o
 per-platform default), written whole to a new file with mode 0600 and renamed over the
 old one, so a crash leaves either version and the password is never readable by others.
 Passwords are never sent back to a browser: the page only says whether one is set.
+The office's own companies (``company.*``) are edited as text on the page only: the VAT ids in one
+field, the further companies one per line as ``Name; VATID VATID``.
 """
 
 from __future__ import annotations
@@ -14,19 +16,27 @@ from typing import Any
 
 import yaml
 
-from connect_core.config import SETTINGS, Config, read_file
+from connect_core.config import SETTINGS, Config, format_companies, parse_companies, plain, read_file
 from connect_core.errors import ConfigError
 from connect_core.fsutil import write_durably
 from connect_core.paths import default_config_file
 
 EDITABLE = ("sending.mode", "online.url", "online.username", "online.password", "online.company_id",
-            "online.environment")
+            "online.environment", "company.name", "company.vat_ids", "company.others")
 SECRET = frozenset({"online.password"})
 FIELDS = {"sending_mode": "sending.mode", "url": "online.url", "username": "online.username",
           "password": "online.password", "company_id": "online.company_id", "environment": "online.environment"}
 """The Settings form's (and the API's) field names and the settings they change."""
+COMPANY_FIELDS = {"company_name": "company.name", "company_vat_ids": "company.vat_ids",
+                  "company_others": "company.others"}
+"""The Settings form's fields for the office's own companies (as text: see :func:`company_form`)."""
+FORM_FIELDS = {**FIELDS, **COMPANY_FIELDS}
+"""Every field of the Settings form and the setting it changes."""
 WORDS = {"sending.mode": "sending mode", "online.url": "service URL", "online.username": "user name",
-         "online.password": "password", "online.company_id": "company id", "online.environment": "environment"}
+         "online.password": "password", "online.company_id": "company id", "online.environment": "environment",
+         "company.name": "company name", "company.vat_ids": "VAT ids", "company.others": "further companies"}
+LONG = {"company.others": 20000}
+"""Settings given as several lines, and how long their text may be (every other one: a line of 2000 at most)."""
 
 
 def saved_message(changed: list[str]) -> str:
@@ -52,6 +62,12 @@ def visible_settings(config: Config) -> dict[str, Any]:
     }
 
 
+def company_form(config: Config) -> dict[str, str]:
+    """The company settings as the Settings form shows them (and takes them back)."""
+    return {"company_name": config.company.name, "company_vat_ids": ", ".join(config.company.vat_ids),
+            "company_others": format_companies(config.company.others)}
+
+
 def settings_file(config: Config) -> Path:
     """Where saved settings go: the file the service was started with, else the default one."""
     return config.source or default_config_file()
@@ -69,6 +85,11 @@ def check_changes(changes: dict[str, Any]) -> dict[str, Any]:
         if not isinstance(value, str):
             raise ConfigError(f"{key}: expected text")
         value = value.strip() if key not in SECRET else value
+        if key in LONG:
+            if len(value) > LONG[key] or "\x00" in value:
+                raise ConfigError(f"{key}: too long")
+            clean[key] = parse_companies(value.replace("\r\n", "\n"))
+            continue
         if len(value) > 2000 or any(ch in value for ch in "\r\n\x00"):
             raise ConfigError(f"{key}: too long or several lines")
         setting = SETTINGS[key]
@@ -89,7 +110,8 @@ def save_settings(config: Config, changes: dict[str, Any]) -> tuple[Config, list
     in force and the keys that changed (none: nothing was written).
     """
     clean = check_changes(changes)
-    changed = {key: value for key, value in clean.items() if value != config.get(key)}
+    typed = config.replace(clean)  # each value as the setting holds it, and the settings together checked
+    changed = {key: typed.get(key) for key in clean if typed.get(key) != config.get(key)}
     if not changed:
         return config, []
     path = settings_file(config)
@@ -105,7 +127,7 @@ def save_settings(config: Config, changes: dict[str, Any]) -> tuple[Config, list
         part = data.setdefault(section, {})
         if not isinstance(part, dict):
             raise ConfigError(f"{path}: {section} is not a section; fix the file by hand")
-        part[name] = value
+        part[name] = plain(key, value)
     text = yaml.safe_dump(data, default_flow_style=False, sort_keys=True, allow_unicode=True)
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -113,4 +135,4 @@ def save_settings(config: Config, changes: dict[str, Any]) -> tuple[Config, list
     except OSError as error:
         raise ConfigError(f"cannot save the settings to {path}: {error.strerror}") from error
     read_file(path)  # what was written loads again, or the admin hears it now rather than at the next start
-    return dataclasses.replace(config.replace(changed), source=path), sorted(changed)
+    return dataclasses.replace(typed, source=path), sorted(changed)

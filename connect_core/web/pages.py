@@ -24,7 +24,14 @@ from connect_core.accounts.users import add_user, authenticate, list_users, set_
 from connect_core.errors import ConnectError
 from connect_core.invoices.actions import actions_for
 from connect_core.invoices.service import InvoiceFiles, invoice_files, processing_jobs, view_counts
-from connect_core.settings import FIELDS, save_settings, saved_message, visible_settings
+from connect_core.settings import (
+    COMPANY_FIELDS,
+    FORM_FIELDS,
+    company_form,
+    save_settings,
+    saved_message,
+    visible_settings,
+)
 from connect_core.web import views
 from connect_core.web.security import (
     SESSION_COOKIE,
@@ -365,21 +372,26 @@ async def invoice_action(site: Site, request: Request, session: Session | None) 
 
 
 async def settings_page(site: Site, request: Request, session: Session | None, *, message: str = "",
-                        problem: str = "", status: int = 200, offer_send: int = 0) -> Response:
+                        problem: str = "", status: int = 200, offer_send: int = 0,
+                        company: Mapping[str, str] | None = None) -> Response:
+    """The Settings page; ``company``: the company fields as the admin typed them (a refused save)."""
     users = await asyncio.to_thread(list_users, site.db)
     return await render(site, request, session, "settings.html", title="Settings", status=status,
                         settings=visible_settings(site.config), users=users, message=message, problem=problem,
-                        offer_send=offer_send)
+                        offer_send=offer_send, company=company or company_form(site.config))
 
 
 async def settings_save(site: Site, request: Request, session: Session | None) -> Response:
     assert session is not None
     form = await request.form()
-    changes = {key: form.get(field) for field, key in FIELDS.items()}
+    changes = {key: form.get(field) for field, key in FORM_FIELDS.items()}
     try:
         config, changed = await asyncio.to_thread(save_settings, site.config, changes)
     except ConnectError as error:
-        return await settings_page(site, request, session, problem=str(error), status=400)
+        # Shown again as typed, so that a long list of companies is not lost to one wrong VAT id.
+        typed = {**company_form(site.config),
+                 **{field: value for field in COMPANY_FIELDS if isinstance(value := form.get(field), str)}}
+        return await settings_page(site, request, session, problem=str(error), status=400, company=typed)
     if changed:
         site.apply(config)
     waiting = 0

@@ -54,6 +54,23 @@ def test_admin_changes_settings_and_tests_the_connection(browser: Browser, data_
         shown = api.get(f"{server.url}/api/settings")
         assert SECRET not in shown.text and shown.json()["online"]["password_set"] is True
 
+        # The office's own companies: typed as text, saved as lists, shown back normalised.
+        page.fill("input[name=company_name]", "Acme GmbH")
+        page.fill("input[name=company_vat_ids]", "DE 123 456 789 atu12345678")
+        page.fill("textarea[name=company_others]", "Acme Services GmbH; DE987654321")
+        page.click("button:has-text('Save settings')")
+        expect(page.locator("[data-test=message]")).to_have_text(
+            "Saved: company name, further companies, VAT ids. In force now.")
+        expect(page.locator("input[name=company_vat_ids]")).to_have_value("DE123456789, ATU12345678")
+        assert yaml.safe_load(config.read_text())["company"] == {
+            "name": "Acme GmbH", "vat_ids": ["DE123456789", "ATU12345678"],
+            "others": [{"name": "Acme Services GmbH", "vat_ids": ["DE987654321"]}]}
+        page.fill("input[name=company_vat_ids]", "DE1")
+        page.click("button:has-text('Save settings')")
+        expect(page.locator("[data-test=problem]")).to_contain_text("company.vat_ids: 'DE1' is not a VAT id")
+        expect(page.locator("input[name=company_vat_ids]")).to_have_value("DE1")  # as typed, to correct
+        assert yaml.safe_load(config.read_text())["company"]["vat_ids"] == ["DE123456789", "ATU12345678"]
+
         # The account applies at once too: back to the emulator's real password, then the sending mode
         # (automatic since the save above) sends a printed invoice by itself, with no restart.
         back = api.put(f"{server.url}/api/settings", json={"password": "demo"}, headers={"X-CSRF-Token": csrf})
