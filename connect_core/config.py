@@ -274,6 +274,8 @@ class CompanySettings:
         (), check=_other_companies, from_env=_others_from_env,
         help="further companies, each {name: ..., vat_ids: [...]}; PAGERO_COMPANY_OTHERS takes "
              "\"Name=VATID VATID; Other Name=\" (companies separated by ';', the name ended by the last '=')")
+    currency: str = setting("", choices=("", "EUR", "SEK", "NOK", "DKK", "GBP", "CHF", "PLN", "USD", "CZK", "HUF"),
+                            help="the currency an invoice is in when it prints none (empty: a person is asked)")
 
 
 @dataclass(frozen=True)

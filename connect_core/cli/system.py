@@ -140,7 +140,7 @@ def cmd_extract(args: argparse.Namespace, config: Config) -> int:
             for number, text in enumerate(read_text(pdf), 1):
                 print(f"--- page {number}\n{text}")
             return 0
-        invoices = read_invoices(pdf, templates)
+        invoices = read_invoices(pdf, templates, config.companies, config.company.currency or None)
     if args.json:
         print(json.dumps([invoice.to_json() for invoice in invoices], indent=1, ensure_ascii=False))
         return 0
@@ -151,6 +151,9 @@ def cmd_extract(args: argparse.Namespace, config: Config) -> int:
             field = invoice.field(name)
             where = f"  ({field.source}, {field.confidence:.2f})" if field.value is not None else ""
             print(f"  {name.replace('_', ' '):<11} {field.value or '-'}{where}")
+        if invoice.buyer_ids:
+            print(f"  buyer ids   {', '.join(f'{kind} {value}' for kind, value in invoice.buyer_ids.items())}")
+        print("  ready to send" if invoice.ready_to_send else "  needs a person: " + " ".join(invoice.not_ready))
     return 0
 
 

@@ -40,6 +40,8 @@ class Candidate:
     invoice_number: str | None = None
     total: Decimal | None = None
     seller: str | None = None
+    not_ready: tuple[str, ...] = ()
+    """Why the reader is not sure enough to send it without a person (empty: ready to send)."""
 
 
 @dataclass(frozen=True)
@@ -80,11 +82,9 @@ def text_layer(candidate: Candidate, policy: Policy) -> Finding | None:
 def invoice_fields(candidate: Candidate, policy: Policy) -> Finding | None:
     if not candidate.has_text:
         return None  # already said: nothing can be read from it
-    missing = [label for label, value in (("invoice number", candidate.invoice_number), ("total", candidate.total),
-                                          ("seller", candidate.seller)) if value in (None, "")]
-    if missing:
+    if candidate.not_ready:
         return Finding("fields", State.NEEDS_ATTENTION,
-                       f"The {', '.join(missing)} could not be read from the page; check it is an invoice.")
+                       " ".join(candidate.not_ready) + " Check the page and correct or approve it.")
     return None
 
 

@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
-from connect_core.config import Config
+from connect_core.config import Company, Config
 from connect_core.crash import crash_point
 from connect_core.intake.spool import Spool
 from connect_core.invoices.history import record, transition
@@ -54,6 +54,9 @@ class Pipeline:
     workers: int = 1
     policy: Policy = field(default_factory=Policy)
     converter: Converter = convert
+    companies: tuple[Company, ...] = ()
+    """The office's own companies: the seller of what it prints."""
+    default_currency: str = ""
     _queue: queue.Queue[int | None] = field(default_factory=queue.Queue, init=False)
     _threads: list[threading.Thread] = field(default_factory=list, init=False)
     _busy: set[int] = field(default_factory=set, init=False)
@@ -191,7 +194,7 @@ class Pipeline:
         pdf = self.spool.pdf_path(job.document_uuid)
         whole = Piece(None, 1, result.pages, pdf.name, job.sha256, pdf.stat().st_size if pdf.exists() else 0)
         try:
-            found = read_invoices(pdf, self._templates())
+            found = read_invoices(pdf, self._templates(), self.companies, self.default_currency or None)
         except Exception as error:  # a reader bug must not stop the document: a person reads it instead
             log.warning("job %d: invoice fields could not be read: %s", job.id, error)
             return [whole]
@@ -226,6 +229,7 @@ class Pipeline:
             invoice_number=fields.invoice_number if fields else None,
             total=fields.total if fields else None,
             seller=fields.seller if fields else None,
+            not_ready=fields.not_ready if fields else ("The invoice fields could not be read.",),
         )
         row = {
             "uuid": str(uuid.uuid4()), "job_id": job.id, "owner": job.user_name, "state": State.RECEIVED.value,
@@ -281,7 +285,8 @@ def make_pipeline(config: Config, db: Database, spool: Spool) -> Pipeline:
         duplicate_window_days=config.validation.duplicate_window_days,
         max_pages=config.validation.max_pages,
     )
-    return Pipeline(db, spool, paper=config.printer.paper, policy=policy, limits=conversion_limits(config))
+    return Pipeline(db, spool, paper=config.printer.paper, policy=policy, limits=conversion_limits(config),
+                    companies=config.companies, default_currency=config.company.currency)
 
 
 def conversion_limits(config: Config) -> Limits:

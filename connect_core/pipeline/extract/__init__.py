@@ -21,9 +21,12 @@ from pathlib import Path
 from pypdf import PdfReader
 from pypdf.errors import PyPdfError
 
+from connect_core.config import Company
+from connect_core.pipeline.extract.decide import decide
 from connect_core.pipeline.extract.facturx import embedded_xml, read_xml
 from connect_core.pipeline.extract.fields import FIELD_NAMES, ExtractError, FieldValue, Found, InvoiceFields
-from connect_core.pipeline.extract.reader import invoice_number, lines_of, page_text, read_fields
+from connect_core.pipeline.extract.grid import Cell, candidates, cells_of, plain_lines
+from connect_core.pipeline.extract.reader import conventions, invoice_number, layout_text, lines_of, read_fields
 from connect_core.pipeline.extract.templates import Template, load_templates, parse_template
 
 __all__ = [
@@ -34,10 +37,13 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
-def read_invoices(pdf: Path, templates: Sequence[Template] | None = None) -> list[InvoiceFields]:
+def read_invoices(pdf: Path, templates: Sequence[Template] | None = None, companies: Sequence[Company] = (),
+                  default_currency: str | None = None) -> list[InvoiceFields]:
     """One entry per invoice in ``pdf``, in page order; the first template whose keywords match beats the text reader.
 
-    Raises ExtractError if the file is not a readable PDF.  A PDF without pages yields no invoice.
+    ``companies`` are the office's own (the seller of what it prints); ``default_currency`` fills in
+    when no currency is printed.  Raises ExtractError if the file is not a readable PDF.  A PDF
+    without pages yields no invoice.
     """
     reader = _open(pdf)
     count = len(reader.pages)
@@ -49,14 +55,25 @@ def read_invoices(pdf: Path, templates: Sequence[Template] | None = None) -> lis
             return [read_xml(xml, (1, count))]
         except ExtractError as error:
             log.warning("%s: embedded invoice XML unusable (%s); reading the page text", pdf, error)
-    texts = [page_text(page) for page in reader.pages]
+    grids = _grids(reader)
+    texts = [plain_lines(rows) for rows in grids]
     templates = list(templates or [])
-    return [_invoice(texts, first, last, templates) for first, last in invoice_ranges(texts, templates)]
+    return [_invoice(texts, grids, first, last, templates, companies, default_currency)
+            for first, last in invoice_ranges(texts, templates)]
 
 
 def read_text(pdf: Path) -> list[str]:
-    """The normalised text of every page, as the readers and templates see it."""
-    return [page_text(page) for page in _open(pdf).pages]
+    """The text of every page as the line reader and templates see it: one cell (a run without wide gaps) per line."""
+    return [plain_lines(rows) for rows in _grids(_open(pdf))]
+
+
+def _grids(reader: PdfReader) -> list[list[list[Cell]]]:
+    grids: list[list[list[Cell]]] = []
+    row = 0
+    for number, page in enumerate(reader.pages, 1):
+        grids.append(cells_of(layout_text(page), number, row))
+        row += len(grids[-1])
+    return grids
 
 
 def invoice_ranges(texts: Sequence[str], templates: Sequence[Template] = ()) -> list[tuple[int, int]]:
@@ -83,9 +100,16 @@ def _page_number(text: str, templates: Sequence[Template]) -> str | None:
     return invoice_number(text)
 
 
-def _invoice(texts: Sequence[str], first: int, last: int, templates: Sequence[Template]) -> InvoiceFields:
+def _invoice(texts: Sequence[str], grids: Sequence[list[list[Cell]]], first: int, last: int,
+             templates: Sequence[Template], companies: Sequence[Company], default_currency: str | None
+             ) -> InvoiceFields:
     pages = [(number, texts[number - 1]) for number in range(first, last + 1)]
-    found = read_fields(lines_of(pages))
+    lines = lines_of(pages)
+    rows = [row for grid in grids[first - 1:last] for row in grid]
+    order, decimal = conventions(lines)
+    decision = decide(read_fields(lines), candidates(rows, order, decimal), rows, decimal, companies,
+                      default_currency)
+    found = decision.found
     text = "\n".join(page for _number, page in pages)
     template = next((t for t in templates if t.matches(text)), None)
     if template is not None:
@@ -99,7 +123,13 @@ def _invoice(texts: Sequence[str], first: int, last: int, templates: Sequence[Te
             continue
         values[name] = item.value
         sources[name] = {"source": item.source, "confidence": round(item.confidence, 2)}
-    return InvoiceFields(pages=(first, last), sources=sources, **values)  # type: ignore[arg-type]
+    ready, not_ready = decision.ready, decision.not_ready
+    if template is not None:  # a person wrote the template for this layout: what it reads is as sure as it says
+        missing = [name for name in ("invoice_number", "issue_date", "total", "currency") if values.get(name) is None]
+        ready, not_ready = not missing, tuple(f"The {name.replace('_', ' ')} could not be read." for name in missing)
+    return InvoiceFields(pages=(first, last), sources=sources, credit_note=decision.credit_note,
+                         buyer_ids=decision.buyer_ids, ready_to_send=ready, not_ready=not_ready,
+                         **values)  # type: ignore[arg-type]
 
 
 def _typed(name: str, value: object) -> bool:

@@ -56,6 +56,14 @@ class InvoiceFields:
     buyer: str | None
     pages: tuple[int, int]
     sources: dict[str, dict[str, Any]] = field(default_factory=dict)
+    credit_note: bool = False
+    """The page calls itself a credit note (Gutschrift, Avoir...); ``total`` keeps the sign printed."""
+    buyer_ids: dict[str, str] = field(default_factory=dict)
+    """The buyer's identifiers printed on the page: ``vat``, ``gln``, ``org`` (organisation number)."""
+    ready_to_send: bool = False
+    """Every field sending needs is certain enough to send without a person (see :mod:`.confidence`)."""
+    not_ready: tuple[str, ...] = ()
+    """Why not ready: one sentence per missing or doubtful field."""
 
     def field(self, name: str) -> FieldValue:
         """One field as text (dates ISO, the total a decimal string) with its source and confidence."""
@@ -76,4 +84,8 @@ class InvoiceFields:
             "buyer": self.buyer,
             "pages": [self.pages[0], self.pages[1]],
             "sources": {name: dict(info) for name, info in self.sources.items()},
+            "credit_note": self.credit_note,
+            "buyer_ids": dict(self.buyer_ids),
+            "ready_to_send": self.ready_to_send,
+            "not_ready": list(self.not_ready),
         }

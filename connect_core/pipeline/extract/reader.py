@@ -48,15 +48,20 @@ class _Label:
     language: str
 
 
-def page_text(page: PageObject) -> str:
-    """The text of one PDF page as pypdf extracts it, normalised and bounded; empty if unreadable."""
+def layout_text(page: PageObject) -> str:
+    """The text of one PDF page in layout mode (each glyph in its column), bounded; empty if unreadable.
+
+    Spaces of every kind become one plain space each, so the columns stay where they are.
+    """
     try:
         if _content_length(page) > MAX_CONTENT_BYTES:
             return ""
-        text = page.extract_text()
+        text = page.extract_text(extraction_mode="layout")
     except Exception:  # pypdf raises many types on damaged pages; such a page simply has no text
         return ""
-    return normalize(text[:MAX_PAGE_CHARS])
+    text = re.sub(r"[\ud800-\udfff]", "\ufffd", text[:MAX_PAGE_CHARS])
+    text = text.replace("\u2212", "-").replace("\r\n", "\n").replace("\r", "\n")
+    return re.sub(r"[\t\u00a0\u2000-\u200b\u202f\u205f\u3000]", " ", text)
 
 
 def _content_length(page: PageObject) -> int:
@@ -221,17 +226,13 @@ _LANGUAGE_ANY = _combined([label for label in ISSUE_LABELS + DUE_LABELS + NUMBER
 def read_fields(lines: Sequence[Line]) -> dict[str, Found]:
     """Every field the labels in ``lines`` (one invoice's pages) yield, each with its page and confidence.
 
-    Fields not found are absent.  ``total`` is positive on credit notes (Avoir, Gutschrift, credit
-    note...): EN 16931 carries the sign in the document type, not in the amount.
+    Fields not found are absent.  ``total`` keeps the sign printed (a credit note may print it either way).
     """
-    text = "\n".join(line.text for line in lines)
-    order = slash_order(text, default=_slash_default(lines))
-    decimal = decimal_separator(text)
+    order, decimal = conventions(lines)
     found: dict[str, Found] = {}
 
     numbers = [_number_candidates(lines, index) for index in range(len(lines))]
     number = _number(lines, numbers)
-    credit_note = number is not None and number[1]
     if number is not None:
         found["invoice_number"] = number[0]
     issue = _issue_date(lines, numbers, order)
@@ -242,8 +243,6 @@ def read_fields(lines: Sequence[Line]) -> dict[str, Found]:
         found["due_date"] = due
     total = _total(lines, decimal)
     if total is not None:
-        if credit_note and isinstance(total[0].value, Decimal):
-            total = (Found(abs(total[0].value), total[0].source, total[0].confidence), total[1])
         found["total"] = total[0]
     currency = _currency(lines, Found(total[1], total[0].source, 0.85) if total and total[1] else None)
     if currency is not None:
@@ -252,6 +251,12 @@ def read_fields(lines: Sequence[Line]) -> dict[str, Found]:
         if party is not None:
             found[name] = party
     return found
+
+
+def conventions(lines: Sequence[Line]) -> tuple[str, str | None]:
+    """How the document writes dates with slashes (``"dmy"`` or ``"mdy"``) and its decimal separator."""
+    text = "\n".join(line.text for line in lines)
+    return slash_order(text, default=_slash_default(lines)), decimal_separator(text)
 
 
 def invoice_number(text: str) -> str | None:
@@ -322,6 +327,8 @@ def _token_after(lines: Sequence[Line], index: int, position: int, same_line_onl
     ends its line or heads the first column of a header row ("Rechnungsnummer Rechnungsdatum")."""
     rest = lines[index].text[position:]
     below = not rest.strip(" :.#") or (heads_column and not re.search(r"\d", rest))
+    if " | " in lines[index].text:
+        below = False  # a header row of several columns: the grid reader pairs it with its own column
     if below and not same_line_only and index + 1 < len(lines):
         rest = lines[index + 1].text
     match = _TOKEN.match(rest)

@@ -16,23 +16,25 @@ from decimal import Decimal, InvalidOperation
 
 MONTHS: dict[str, int] = {}
 for _month, _names in enumerate((
-    "january jan januar jänner janvier janv januari",
-    "february feb februar février fevrier févr fevr februari",
-    "march mar märz maerz mär mars maart mrt",
-    "april apr avril avr",
-    "may mai mei maj",
-    "june jun juni juin",
-    "july jul juli juillet juil",
-    "august aug august août aout augustus augusti",
-    "september sep sept septembre",
-    "october oct oktober octobre okt",
-    "november nov novembre",
-    "december dec dezember décembre decembre dez déc",
+    "january jan januar jänner janvier janv januari enero gennaio stycznia styczeń tammikuuta tammikuu",
+    "february feb februar février fevrier févr fevr februari febrero febbraio lutego luty helmikuuta helmikuu",
+    "march mar märz maerz mär mars maart mrt marts marzo marca marzec maaliskuuta maaliskuu",
+    "april apr avril avr abril aprile kwietnia kwiecień huhtikuuta huhtikuu",
+    "may mai mei maj mayo maggio maja toukokuuta toukokuu",
+    "june jun juni juin junio giugno czerwca czerwiec kesäkuuta kesäkuu",
+    "july jul juli juillet juil julio luglio lipca lipiec heinäkuuta heinäkuu",
+    "august aug august août aout augustus augusti agosto sierpnia sierpień elokuuta elokuu",
+    "september sep sept septembre septiembre settembre września wrzesień syyskuuta syyskuu",
+    "october oct oktober octobre okt octubre ottobre października październik lokakuuta lokakuu",
+    "november nov novembre noviembre listopada listopad marraskuuta marraskuu",
+    "december dec dezember décembre decembre dez déc desember diciembre dicembre grudnia grudzień joulukuuta joulukuu",
 ), start=1):
     for _name in _names.split():
         MONTHS[_name] = _month
 
-CURRENCY_SYMBOLS = {"€": "EUR", "$": "USD", "£": "GBP", "¥": "JPY", "kr": "SEK", "kr.": "SEK", "fr.": "CHF"}
+CURRENCY_SYMBOLS = {
+    "€": "EUR", "$": "USD", "£": "GBP", "¥": "JPY", "kr": "SEK", "kr.": "SEK", "fr.": "CHF", "zł": "PLN",
+}
 #: Codes are matched in capitals only, so words such as "try" or "cad" in running text are no currency.
 ISO_CURRENCIES = frozenset(
     "EUR USD GBP SEK NOK DKK ISK CHF PLN CZK HUF RON BGN JPY CNY AUD CAD NZD SGD HKD INR BRL MXN ZAR".split()
@@ -47,15 +49,16 @@ _DATE = re.compile(
     r"(?P<iy>\d{4})-(?P<im>\d{1,2})-(?P<id>\d{1,2})"
     r"|(?P<dd>\d{1,2})\.\s?(?P<dm>\d{1,2})\.\s?(?P<dy>\d{4}|\d{2})"
     r"|(?P<sa>\d{1,2})(?P<sep>[/-])(?P<sb>\d{1,2})(?P=sep)(?P<sy>\d{4}|\d{2})"
-    r"|(?P<td>\d{1,2})(?:\.|:[ae]|er|st|nd|rd|th)?\s+(?P<tm>" + _MONTH_NAMES + r")\.?,?\s+(?P<ty>\d{4})"
+    r"|(?P<td>\d{1,2})(?:\.|:[ae]|er|st|nd|rd|th)?\s+(?:de\s+)?(?P<tm>" + _MONTH_NAMES + r")\.?,?\s+"
+    r"(?:de\s+)?(?P<ty>\d{4})"
     r"|(?P<um>" + _MONTH_NAMES + r")\.?\s+(?P<ud>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<uy>\d{4})"
     r")" + _EDGE_AFTER,
     re.IGNORECASE,
 )
 
-_CURRENCY = r"(?:[€$£¥]|\b(?:" + "|".join(sorted(ISO_CURRENCIES)) + r")\b|\b[kK]r\b\.?)"
+_CURRENCY = r"(?:[€$£¥]|\b(?:" + "|".join(sorted(ISO_CURRENCIES)) + r")\b|\b[kK]r\b\.?|\bzł)"
 _AMOUNT = re.compile(
-    r"(?P<pre>" + _CURRENCY + r")?\s?"
+    r"(?:(?P<lead>[-−])(?=(?:[€$£¥]|[A-Z]{3})\s?\d))?(?P<pre>" + _CURRENCY + r")?\s?"
     r"(?P<sign>[-−]\s?)?"
     r"(?<![\d.,])(?P<num>"
     r"\d{1,3}(?:[ ']\d{3})+[.,]\d{1,4}"  # 1 234,56 (grouped by spaces: only with decimals, or columns merge)
@@ -77,6 +80,18 @@ def find_dates(text: str, order: str = "dmy") -> Iterator[tuple[dt.date, int, in
 def parse_date(text: str, order: str = "dmy") -> dt.date | None:
     """The first date in ``text``, or ``None``."""
     return next((found for found, _start, _end in find_dates(text, order)), None)
+
+
+def slash_ambiguous(text: str, when: dt.date) -> bool:
+    """Whether ``when`` is printed in ``text`` only as a slash or dash date that reads both ways (03/05/2018),
+    and nothing else in the text settles which part is the day."""
+    if when.day == when.month or when.day > 12 or when.month > 12 or slash_order(text, "") != "":
+        return False
+    year = f"(?:{when.year}|{when.year % 100:02d})"
+    for first, second in ((when.day, when.month), (when.month, when.day)):
+        if re.search(rf"(?<![\d./-])0?{first}([/-])0?{second}\1{year}(?!\d)", text):
+            return True
+    return False
 
 
 def slash_order(text: str, default: str) -> str:
@@ -108,7 +123,7 @@ def find_amounts(text: str, decimal: str | None = None) -> Iterator[Amount]:
         number = _number(match["num"], decimal)
         if number is None:
             continue
-        if match["sign"] or match["trail"]:
+        if match["sign"] or match["trail"] or match["lead"]:
             number = -number
         currency = currency_code(match["pre"] or match["post"] or "")
         yield Amount(number, currency, match.start("num"), match.end())

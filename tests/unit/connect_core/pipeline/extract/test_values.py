@@ -164,8 +164,9 @@ def test_the_grand_total_wins_over_net_tax_and_amount_due() -> None:
     assert read(text)["total"] == Decimal("197.65")
 
 
-def test_a_credit_note_total_is_positive() -> None:
-    assert read("Avoir AV-1\nTotal TTC -233,47 €")["total"] == Decimal("233.47")
+def test_a_credit_note_total_keeps_the_sign_printed() -> None:
+    assert read("Avoir AV-1\nTotal TTC -233,47 €")["total"] == Decimal("-233.47")
+    assert read("Avoir AV-1\nTotal TTC 233,47 €")["total"] == Decimal("233.47")
     assert read("Rechnungskorrektur Nr. RK-1\nBruttosumme -8,79")["total"] == Decimal("-8.79")
 
 
