@@ -8,6 +8,7 @@ cupsd, which runs the backend (as user lp), which hands the unchanged document t
 
 from __future__ import annotations
 
+import getpass
 import hashlib
 import os
 import shutil
@@ -195,7 +196,7 @@ def test_a_pdf_and_a_text_file_printed_with_lp_arrive_unchanged(queue: tuple[Cup
         job = cupsd.lp(QUEUE, path)
         cupsd.wait_completed(job)
         # What arrives is what was sent (a text job may gain a converted document.pdf beside it).
-        assert stored_jobs(server.data_dir, sha256(path)) == [(path.name, "root")], cupsd.log_tail()
+        assert stored_jobs(server.data_dir, sha256(path)) == [(path.name, getpass.getuser())], cupsd.log_tail()
         assert sha256(spooled_document(server.data_dir, sha256(path))) == sha256(path)
     # cupsd ran the backend as lp, not root (its mode is 0755).
     assert "pagero backend running as lp" in cupsd.error_log.read_text(errors="replace")
@@ -213,4 +214,4 @@ def test_a_job_printed_while_the_product_is_stopped_waits_in_cups_and_arrives_on
     assert stored_jobs(server.data_dir, sha) == []
     server.start()
     cupsd.wait_completed(job, timeout=60)
-    assert stored_jobs(server.data_dir, sha) == [(LATE_INVOICE.name, "root")]
+    assert stored_jobs(server.data_dir, sha) == [(LATE_INVOICE.name, getpass.getuser())]
