@@ -60,5 +60,6 @@ def private_runtime_dir(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     or at a Pagero Connect running on the machine (``PAGERO_RUNTIME_DIR``, see connect_core/running.py)."""
     folder = Path(tempfile.mkdtemp(prefix="pagero-run-", dir="/var/tmp"))
     monkeypatch.setenv("PAGERO_RUNTIME_DIR", str(folder))
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(folder))
     yield folder
     shutil.rmtree(folder, ignore_errors=True)
