@@ -8,7 +8,8 @@ from pathlib import Path
 from tests.support.cli import cli
 from tests.support.corpus import Sample, concatenate
 
-KEYS = {"invoice_number", "issue_date", "due_date", "currency", "total", "seller", "buyer", "pages", "sources"}
+KEYS = {"invoice_number", "issue_date", "due_date", "currency", "total", "seller", "buyer", "pages", "sources",
+        "credit_note", "buyer_ids", "ready_to_send", "not_ready"}
 
 
 def test_extract_json_prints_only_a_list_of_invoices(corpus: list[Sample], data_root: Path) -> None:
