@@ -17,7 +17,6 @@ after looking at P's page is tuning.  The held-out set and the layouts are where
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -178,7 +177,3 @@ def misses(results: Sequence[Result], field: str) -> list[str]:
 def ready_wrong(results: Sequence[Result]) -> list[str]:
     return [f"{result.case.name}: ready but {', '.join(result.ready_wrong)} wrong"
             for result in results if result.ready_wrong]
-
-
-def as_date(value: object) -> dt.date | None:
-    return value if isinstance(value, dt.date) else None

@@ -96,7 +96,7 @@ def decide(line_found: dict[str, Found], grid: Sequence[Candidate], rows: Sequen
             found["due_date"] = Found(best.value, f"text:page {best.page}", best.score)
     text = "\n".join(cell.text for row in rows for cell in row)
     credit_note = bool(labels().other["credit_note"].search(text[:3000]))
-    _check_amounts(found, by_field.get("total", []), rows, decimal, credit_note)
+    _check_amounts(found, rows, decimal)
     _check_dates(found, text)
     _currency(found, line_found, by_field.get("total", []), default_currency, set(find_currencies(text)))
     for name in ("seller", "buyer"):
@@ -107,8 +107,7 @@ def decide(line_found: dict[str, Found], grid: Sequence[Candidate], rows: Sequen
     return Decision(found, credit_note, buyer_ids, not reasons, tuple(reasons))
 
 
-def _check_amounts(found: dict[str, Found], totals: Sequence[Candidate], rows: Sequence[Sequence[Cell]],
-                   decimal: str | None, credit_note: bool) -> None:
+def _check_amounts(found: dict[str, Found], rows: Sequence[Sequence[Cell]], decimal: str | None) -> None:
     """A total the VAT table or net + VAT confirms is surer; with no labelled total, the VAT table's sum is one."""
     gross = vat_table_totals(rows, decimal)
     nets = labelled_amounts(rows, "net", decimal)

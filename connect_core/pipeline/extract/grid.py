@@ -296,8 +296,8 @@ def labelled_amounts(rows: Sequence[Sequence[Cell]], name: str, decimal: str | N
     found = []
     for row in rows:
         for index, cell in enumerate(row):
-            if pattern.search(cell.text):
-                texts = [cell.text[pattern.search(cell.text).end():]] + [other.text for other in row[index + 1:]]  # type: ignore[union-attr]
+            if (label := pattern.search(cell.text)) is not None:
+                texts = [cell.text[label.end():]] + [other.text for other in row[index + 1:]]
                 amounts = [a.value for text in texts for a in find_amounts(text, decimal) if not _percent(text, a.end)]
                 if amounts:
                     found.append(amounts[-1])
