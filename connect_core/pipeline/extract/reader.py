@@ -393,15 +393,22 @@ def _date_at(text: str, position: int, order: str) -> dt.date | None:
 
 
 def _first_date(lines: Sequence[Line], order: str) -> Found | None:
-    """Fallback: the first date near the top of the first page that is not next to a delivery or due label."""
+    """Fallback: the first date near the top of the first page that is not next to a delivery or due label;
+    failing that, an order date (shops print the day of the order as the day of the invoice), less certain."""
     first_page = lines[0].page if lines else 0
+    order_date: Found | None = None
     for line in [line for line in lines if line.page == first_page][:15]:
-        if re.search(r"liefer|leistung|deliver|livraison|leverans|levering|fällig|due|échéance|bestell|order",
+        if re.search(r"liefer|leistung|deliver|livraison|leverans|levering|fällig|due|échéance|period|zeitraum",
                      line.text, re.IGNORECASE):
             continue
-        for when, _start, _end in find_dates(line.text, order):
+        dates = find_dates(line.text, order)
+        if re.search(r"bestell|order|commande|ordine|pedido|zamów|tilaus", line.text, re.IGNORECASE):
+            if order_date is None:
+                order_date = next((Found(when, _source(line), 0.2) for when, _s, _e in dates), None)
+            continue
+        for when, _start, _end in dates:
             return Found(when, _source(line), 0.3)
-    return None
+    return order_date
 
 
 def _due_date(lines: Sequence[Line], order: str) -> Found | None:

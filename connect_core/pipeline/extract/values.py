@@ -50,8 +50,8 @@ _DATE = re.compile(
     r"|(?P<dd>\d{1,2})\.\s?(?P<dm>\d{1,2})\.\s?(?P<dy>\d{4}|\d{2})"
     r"|(?P<sa>\d{1,2})(?P<sep>[/-])(?P<sb>\d{1,2})(?P=sep)(?P<sy>\d{4}|\d{2})"
     r"|(?P<td>\d{1,2})(?:\.|:[ae]|er|st|nd|rd|th)?\s+(?:de\s+)?(?P<tm>" + _MONTH_NAMES + r")\.?,?\s+"
-    r"(?:de\s+)?(?P<ty>\d{4})"
-    r"|(?P<um>" + _MONTH_NAMES + r")\.?\s+(?P<ud>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<uy>\d{4})"
+    r"(?:de\s+)?(?P<ty>\d{4}|\d{2}(?![:.]?\d))"
+    r"|(?P<um>" + _MONTH_NAMES + r")\.?\s+(?P<ud>\d{1,2})(?:st|nd|rd|th)?\s?,?\s+(?P<uy>\d{4})"
     r")" + _EDGE_AFTER,
     re.IGNORECASE,
 )
@@ -175,7 +175,7 @@ def _date_of(match: re.Match[str], order: str) -> dt.date | None:
         day, month = (second, first) if order == "mdy" else (first, second)
         year = _year(match["sy"])
     elif match["td"]:
-        year, month, day = int(match["ty"]), MONTHS[match["tm"].lower()], int(match["td"])
+        year, month, day = _year(match["ty"]), MONTHS[match["tm"].lower()], int(match["td"])
     else:
         year, month, day = int(match["uy"]), MONTHS[match["um"].lower()], int(match["ud"])
     try:

@@ -123,9 +123,20 @@ def test_other_references_are_not_invoice_numbers(reference: str) -> None:
     ("5 maj 2018", "dmy", dt.date(2018, 5, 5)), ("05/03/2018", "dmy", dt.date(2018, 3, 5)),
     ("05/03/2018", "mdy", dt.date(2018, 5, 3)), ("05-03-2018", "dmy", dt.date(2018, 3, 5)),
     ("05.03.18", "dmy", dt.date(2018, 3, 5)), ("31.02.2018", "dmy", None), ("01.234.567.8-2018-1", "dmy", None),
+    # A space the PDF's text run puts before the comma; a two-digit year after a month name; a time is no year.
+    ("August 3 , 2014", "mdy", dt.date(2014, 8, 3)), ("28 Jan 15", "dmy", dt.date(2015, 1, 28)),
+    ("3 May 12:30", "dmy", None),
 ])
 def test_date_formats(text: str, order: str, expected: dt.date | None) -> None:
     assert parse_date(text, order) == expected
+
+
+def test_an_order_date_stands_in_only_when_no_other_date_is_printed() -> None:
+    shop = "Tax Invoice\nTo: Jane Doe | Order date: 28 Jan 15\nInvoice No. 12429647\nInvoice Total: $101.00"
+    assert read(shop)["issue_date"] == dt.date(2015, 1, 28)
+    fields = read_fields(lines_of([(1, normalize(shop))]))
+    assert fields["issue_date"].confidence < 0.5  # a guess: a person confirms it
+    assert read("Order date: 28 Jan 15\nDate: 30 Jan 15\nInvoice No. 12429647")["issue_date"] == dt.date(2015, 1, 30)
 
 
 def test_slash_dates_follow_the_document() -> None:
