@@ -191,9 +191,7 @@ class Handler(BaseHTTPRequestHandler):
             self._action(parts[3])
         elif parts == ["document", "v1", "documents", "fetch"]:
             ids = self._json().get("ids") or []
-            with self.state.lock:
-                self.state.fetched.update(str(i) for i in ids)
-                (self.state.data_dir / "fetched.json").write_text(json.dumps(sorted(self.state.fetched)))
+            self.state.mark_fetched([str(i) for i in ids])
             self._send(200, {"ids": ids})
         else:
             self._error(404, "not found")

@@ -72,6 +72,15 @@ class EmulatorState:
         if fetched.exists():
             self.fetched = set(json.loads(fetched.read_text()))
 
+    def mark_fetched(self, ids: list[str]) -> None:
+        """Record received documents as fetched; the file is replaced whole, so a reader never sees it half written."""
+        with self.lock:
+            self.fetched.update(ids)
+            path = self.data_dir / "fetched.json"
+            partial = path.with_name(path.name + ".part")
+            partial.write_text(json.dumps(sorted(self.fetched)))
+            partial.replace(path)
+
     def save_file(self, stored: StoredFile, payload: bytes) -> None:
         path = self.data_dir / "files" / f"{stored.id}.bin"
         # No fsync: the emulator stands in for a remote service; a clean restart keeps everything.
