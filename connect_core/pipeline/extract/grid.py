@@ -122,11 +122,20 @@ def _beside(rows: Sequence[Sequence[Cell]], cell: Cell, end: int) -> Iterator[tu
     if right:
         yield _LEAD.sub("", right[0].text).strip(), "right"
     for below in _rows_below(rows, cell):
-        overlapping = [other for other in below if other.start < cell.end + 2 and other.end > cell.start - 2]
+        overlapping = [other for other in below if _under(row, cell, other)]
         if overlapping:
             best = max(overlapping, key=lambda other: min(other.end, cell.end) - max(other.start, cell.start))
             yield _LEAD.sub("", best.text).strip(), "below"
             return
+
+
+def _under(row: Sequence[Cell], cell: Cell, other: Cell) -> bool:
+    """Whether ``other`` (on a row below) stands in ``cell``'s column: overlapping it, or between its start and
+    the start of the next cell on its row (a number right-aligned under a left-aligned header)."""
+    if other.start < cell.end + 2 and other.end > cell.start - 2:
+        return True
+    following = next((right.start for right in row if right.start > cell.start), None)
+    return other.start >= cell.start and (following is None or other.end < following)
 
 
 def _rows_below(rows: Sequence[Sequence[Cell]], cell: Cell, depth: int = 2) -> list[Sequence[Cell]]:
@@ -228,7 +237,7 @@ def _total(rows: Sequence[Sequence[Cell]], cell: Cell, match: re.Match[str], str
         currency = next((code for text in [cell.text, *rest] for code in find_currencies(text)), None)
         value = amounts[-1].value
         return [Candidate("total", (value, amounts[-1].currency or currency), base, cell.page, "right", match.group())]
-    if len(row) >= 3:
+    if len(row) >= 3 and _column_amounts(rows, cell, decimal) != 1:
         return []  # a column header of the item table ("Qty  Price  Total"): the cells below are line amounts
     for text, placement in _beside(rows, cell, match.end()):
         if placement != "below":
@@ -239,6 +248,17 @@ def _total(rows: Sequence[Sequence[Cell]], cell: Cell, match: re.Match[str], str
             return [Candidate("total", (below[0].value, currency), base * PLACEMENT["below"], cell.page, placement,
                               match.group())]
     return []
+
+
+def _column_amounts(rows: Sequence[Sequence[Cell]], cell: Cell, decimal: str | None, depth: int = 3) -> int:
+    """How many of the next rows hold an amount under ``cell``: one for a label over its value, more for the
+    header of a column of line amounts."""
+    row = rows[cell.row - rows[0][0].row]
+    count = 0
+    for below in _rows_below(rows, cell, depth):
+        count += any(_under(row, cell, other) and next(find_amounts(other.text, decimal), None) is not None
+                     for other in below)
+    return count
 
 
 def _percent(text: str, end: int) -> bool:
@@ -280,13 +300,17 @@ def _references(rows: Sequence[Sequence[Cell]]) -> set[str]:
 
 
 def vat_table_totals(rows: Sequence[Sequence[Cell]], decimal: str | None) -> list[Decimal]:
-    """Gross amounts of rows where the last amount is the sum of the two before it (net + VAT = gross)."""
+    """Gross amounts of rows holding net, VAT and gross side by side (net + VAT = gross, all of one sign, the VAT
+    the smaller part); the rightmost such triple of a row, so a prepayment after the gross is no VAT."""
     found = []
     for row in rows:
         text = "  ".join(cell.text for cell in row)
         amounts = [amount.value for amount in find_amounts(text, decimal) if not _percent(text, amount.end)]
-        if len(amounts) >= 3 and amounts[-1] != 0 and amounts[-3] + amounts[-2] == amounts[-1] and amounts[-2] != 0:
-            found.append(amounts[-1])
+        for net, vat, gross in reversed(list(zip(amounts, amounts[1:], amounts[2:], strict=False))):
+            if gross != 0 and vat != 0 and net + vat == gross and net * gross > 0 and vat * gross > 0 \
+                    and abs(vat) < abs(net):
+                found.append(gross)
+                break
     return found
 
 

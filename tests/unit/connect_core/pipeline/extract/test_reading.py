@@ -73,6 +73,25 @@ def test_labels_above_their_values_in_a_narrow_box_are_read_in_their_column(tmp_
     assert invoice.total == Decimal("1250.00") and invoice.currency == "NOK"
 
 
+def test_a_totals_row_under_its_headers_gives_the_gross_not_what_is_left_to_pay(tmp_path: Path) -> None:
+    # Left-aligned headers over right-aligned amounts, and a prepayment after the gross: the total is the
+    # gross (net + VAT), not the amount still payable, and each amount belongs to the header on its left.
+    pdf = page(tmp_path / "fi.pdf", [
+        (60, 60, "Saimaan Puutarha Oy"), (380, 60, "LASKU"),
+        (330, 100, "Laskunumero"), (450, 100, "Laskun päivämäärä"),
+        (330, 112, "SP-2207"), (450, 112, "05.06.2024"),
+        (60, 220, "Kuvaus"), (480, 220, "Summa"),
+        (60, 232, "Puutarhasuunnittelu"), right(540, 232, "177,49"),
+        (60, 300, "Veroton yhteensä"), (160, 300, "ALV"), (260, 300, "Yhteensä"), (360, 300, "Ennakkomaksu"),
+        (460, 300, "Maksettava"),
+        right(150, 312, "177,49"), right(250, 312, "20,16"), right(350, 312, "197,65 EUR"), right(450, 312, "-50,00"),
+        right(550, 312, "147,65 EUR"),
+    ])
+    (invoice,) = read_invoices(pdf)
+    assert invoice.invoice_number == "SP-2207" and invoice.issue_date == dt.date(2024, 6, 5)
+    assert invoice.total == Decimal("197.65") and invoice.currency == "EUR"
+
+
 def test_a_credit_note_keeps_its_negative_total_and_says_it_is_one(tmp_path: Path) -> None:
     pdf = page(tmp_path / "credit.pdf", [
         (60, 60, "Bürotechnik Weber GmbH"),
