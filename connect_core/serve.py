@@ -32,6 +32,7 @@ from ipp.printer import Printer
 from printer_backend.convert import start_converter, stop_converter
 from printer_backend.errors import GhostscriptUnavailable
 from printer_backend.ghostscript import check_ghostscript, isolation
+from printer_backend.pdftext import PdfTextUnavailable, check_pdftotext
 
 log = logging.getLogger("connect_core.serve")
 
@@ -113,6 +114,10 @@ def start_postscript(pipeline: Pipeline) -> str:
         log.error("%s", problem.reason)
         return f"refused: {problem.reason}"
     log.info("Ghostscript %s confined by: %s", version, ", ".join(isolation()))
+    try:
+        log.info("Invoice page text read by %s, confined the same way", check_pdftotext())
+    except PdfTextUnavailable as problem:
+        log.error("%s", problem.reason)  # every printed invoice will need a person
     return f"Ghostscript {version}, sandboxed"
 
 

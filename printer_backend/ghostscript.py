@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import functools
 import logging
 import os
 import re
@@ -43,12 +42,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
+from printer_backend.confine import NOBODY, base_environment, binary, confinement, limits_argv, nobody_can_reach
 from printer_backend.errors import ConversionRefused, GhostscriptUnavailable
 from printer_backend.limits import Limits, in_words
 
 log = logging.getLogger("printer_backend.ghostscript")
 
-NOBODY = 65534
 MINIMUM_VERSION = "10.0.0"
 """The oldest Ghostscript we run by default.  Distributions backport security fixes without
 changing the version (Debian 12's 10.00.0 has them), so the gate is a floor, not a guarantee."""
@@ -81,38 +80,8 @@ class GhostscriptRun:
     process_id: int  # the Ghostscript (or its confining wrapper) that ran the job
 
 
-@dataclass(frozen=True)
-class _Confinement:
-    """What this machine allows, probed once: commands that exec into each other, then into gs."""
-
-    unshare: tuple[str, ...]  # a new network namespace, or nothing
-    setpriv: str | None
-    can_drop: bool  # we are root and setpriv can switch to nobody
-
-    def prefix(self, drop: bool) -> list[str]:
-        prefix = list(self.unshare)
-        if self.setpriv is not None:
-            ids = [f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"] if drop else []
-            prefix += [self.setpriv, "--no-new-privs", *ids, "--"]
-        return prefix
-
-    def describe(self, drop: bool) -> tuple[str, ...]:
-        words = ["-dSAFER", "private empty TMPDIR", "clean environment", "rlimits (CPU, memory, file size)"]
-        if self.unshare:
-            words.append("no network (own network namespace)")
-        if self.setpriv is not None:
-            words.append("no_new_privs")
-        if drop:
-            words.append("uid nobody")
-        return tuple(words)
-
-
-def _binary(name: str) -> str | None:
-    return shutil.which(name, path="/usr/bin:/bin:/usr/sbin:/sbin")
-
-
 def _gs() -> str:
-    path = _binary("gs")
+    path = binary("gs")
     if path is None:
         raise GhostscriptUnavailable("Ghostscript (gs) is not installed; PostScript jobs cannot be printed")
     return path
@@ -122,7 +91,7 @@ def ghostscript_version() -> str:
     """The installed Ghostscript's version, e.g. "10.00.0"; GhostscriptUnavailable if it has none."""
     try:
         done = subprocess.run(
-            [_gs(), "--version"], env=_base_environment(), capture_output=True, timeout=30, check=True, text=True
+            [_gs(), "--version"], env=base_environment(), capture_output=True, timeout=30, check=True, text=True
         )
     except (OSError, subprocess.SubprocessError):
         raise GhostscriptUnavailable("Ghostscript (gs) does not run; PostScript jobs cannot be printed") from None
@@ -143,7 +112,7 @@ def check_ghostscript(minimum: str = MINIMUM_VERSION) -> str:
         raise GhostscriptUnavailable(
             f"Ghostscript {version} is older than the required {minimum}; PostScript jobs are refused"
         )
-    if _binary("prlimit") is None:
+    if binary("prlimit") is None:
         raise GhostscriptUnavailable("prlimit (util-linux) is missing; Ghostscript cannot be confined")
     return version
 
@@ -154,45 +123,8 @@ def _version_tuple(version: str) -> tuple[int, ...]:
 
 def isolation() -> tuple[str, ...]:
     """Which confinement Ghostscript gets on this machine, in words (for notes and the status page)."""
-    confinement = _confinement()
-    return confinement.describe(confinement.can_drop and _nobody_can_reach(Path(tempfile.gettempdir())))
-
-
-@functools.cache
-def _confinement() -> _Confinement:
-    root = os.geteuid() == 0
-    unshare: tuple[str, ...] = ()
-    unshare_path = _binary("unshare")
-    if unshare_path is not None:
-        candidate = (unshare_path, "--net", "--") if root else (unshare_path, "--user", "--net", "--")
-        if _works([*candidate, "true"]):
-            unshare = candidate
-    setpriv = _binary("setpriv")
-    if setpriv is not None and not _works([setpriv, "--no-new-privs", "--", "true"]):
-        setpriv = None
-    can_drop = (
-        root
-        and setpriv is not None
-        and _works([setpriv, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--", "true"])
-    )
-    return _Confinement(unshare, setpriv, can_drop)
-
-
-def _works(argv: list[str]) -> bool:
-    try:
-        return subprocess.run(argv, env=_base_environment(), capture_output=True, timeout=10).returncode == 0
-    except (OSError, subprocess.SubprocessError):
-        return False
-
-
-def _nobody_can_reach(directory: Path) -> bool:
-    """True if ``nobody`` can enter ``directory`` (our job directories live right inside it)."""
-    path = directory.resolve()
-    return all(os.stat(p).st_mode & 0o001 for p in [path, *path.parents])
-
-
-def _base_environment() -> dict[str, str]:
-    return {"PATH": "/usr/bin:/bin", "LC_ALL": "C"}
+    walls = confinement()
+    return ("-dSAFER", *walls.describe(walls.can_drop and nobody_can_reach(Path(tempfile.gettempdir()))))
 
 
 @dataclass(frozen=True)
@@ -342,11 +274,11 @@ def warm_ready(timeout: float = 0.0) -> int | None:
 
 def _key(limits: Limits, paper: str, work_root: Path | None) -> _Key:
     gs = _gs()
-    prlimit = _binary("prlimit")
+    prlimit = binary("prlimit")
     if prlimit is None:
         raise GhostscriptUnavailable("prlimit (util-linux) is missing; Ghostscript cannot be confined")
     root = Path(work_root) if work_root is not None else Path(tempfile.gettempdir())
-    drop = _confinement().can_drop and _nobody_can_reach(root)
+    drop = confinement().can_drop and nobody_can_reach(root)
     return _Key(gs, prlimit, limits, _PAPER_SIZES[paper.upper()], root, drop)
 
 
@@ -363,14 +295,8 @@ def _start(key: _Key) -> _Started:
                 os.chown(path, NOBODY, NOBODY)
         limits = key.limits
         argv = [
-            *_confinement().prefix(key.drop),
-            key.prlimit,
-            f"--cpu={limits.cpu_seconds}:{limits.cpu_seconds + 1}",
-            f"--as={limits.memory_bytes}",
-            f"--fsize={limits.output_bytes}",
-            "--core=0",
-            "--nproc=0",
-            "--",
+            *confinement().prefix(key.drop),
+            *limits_argv(key.prlimit, limits),
             key.gs,
             "-dSAFER",
             "-dBATCH",
@@ -382,7 +308,7 @@ def _start(key: _Key) -> _Started:
             f"-sOutputFile={job / 'out.pdf'}",
             "-_",  # the job from standard input, read with normal buffering ("-" reads it byte by byte)
         ]
-        env = {**_base_environment(), "TMPDIR": str(scratch), "TMP": str(scratch), "TEMP": str(scratch)}
+        env = {**base_environment(), "TMPDIR": str(scratch), "TMP": str(scratch), "TEMP": str(scratch)}
         process = subprocess.Popen(
             argv,
             env=env,
@@ -427,8 +353,8 @@ def run_ghostscript(
         finally:
             ghostscript.discard()
     return GhostscriptRun(
-        messages=messages, isolation=_confinement().describe(key.drop), seconds=time.monotonic() - started_at,
-        process_id=ghostscript.process.pid,
+        messages=messages, isolation=("-dSAFER", *confinement().describe(key.drop)),
+        seconds=time.monotonic() - started_at, process_id=ghostscript.process.pid,
     )
 
 

@@ -121,6 +121,7 @@ def as_pdf(source: Path, folder: Path, config: Config) -> Path:
 def cmd_extract(args: argparse.Namespace, config: Config) -> int:
     """Read the invoices in a document (any printable format, converted first as the pipeline does)."""
     from connect_core.pipeline.extract import load_templates, read_invoices, read_text
+    from connect_core.pipeline.worker import conversion_limits
 
     source = Path(args.file)
     problem = unreadable(source)
@@ -137,10 +138,11 @@ def cmd_extract(args: argparse.Namespace, config: Config) -> int:
     with tempfile.TemporaryDirectory(prefix="pagero-extract-") as temporary:
         pdf = as_pdf(source, Path(temporary), config)
         if args.text:
-            for number, text in enumerate(read_text(pdf), 1):
+            for number, text in enumerate(read_text(pdf, conversion_limits(config)), 1):
                 print(f"--- page {number}\n{text}")
             return 0
-        invoices = read_invoices(pdf, templates, config.companies, config.company.currency or None)
+        invoices = read_invoices(pdf, templates, config.companies, config.company.currency or None,
+                                 conversion_limits(config))
     if args.json:
         print(json.dumps([invoice.to_json() for invoice in invoices], indent=1, ensure_ascii=False))
         return 0

@@ -194,7 +194,8 @@ class Pipeline:
         pdf = self.spool.pdf_path(job.document_uuid)
         whole = Piece(None, 1, result.pages, pdf.name, job.sha256, pdf.stat().st_size if pdf.exists() else 0)
         try:
-            found = read_invoices(pdf, self._templates(), self.companies, self.default_currency or None)
+            found = read_invoices(pdf, self._templates(), self.companies, self.default_currency or None,
+                                  self.limits)
         except Exception as error:  # a reader bug must not stop the document: a person reads it instead
             log.warning("job %d: invoice fields could not be read: %s", job.id, error)
             return [whole]

@@ -26,8 +26,10 @@ from connect_core.pipeline.extract.decide import decide
 from connect_core.pipeline.extract.facturx import embedded_xml, read_xml
 from connect_core.pipeline.extract.fields import FIELD_NAMES, ExtractError, FieldValue, Found, InvoiceFields
 from connect_core.pipeline.extract.grid import Cell, candidates, cells_of, plain_lines
-from connect_core.pipeline.extract.reader import conventions, invoice_number, layout_text, lines_of, read_fields
+from connect_core.pipeline.extract.reader import conventions, invoice_number, layout_clean, lines_of, read_fields
 from connect_core.pipeline.extract.templates import Template, load_templates, parse_template
+from printer_backend.limits import Limits
+from printer_backend.pdftext import PdfTextUnavailable, page_texts
 
 __all__ = [
     "ExtractError", "FieldValue", "InvoiceFields", "Template", "invoice_ranges", "load_templates",
@@ -38,11 +40,12 @@ log = logging.getLogger(__name__)
 
 
 def read_invoices(pdf: Path, templates: Sequence[Template] | None = None, companies: Sequence[Company] = (),
-                  default_currency: str | None = None) -> list[InvoiceFields]:
+                  default_currency: str | None = None, limits: Limits | None = None) -> list[InvoiceFields]:
     """One entry per invoice in ``pdf``, in page order; the first template whose keywords match beats the text reader.
 
     ``companies`` are the office's own (the seller of what it prints); ``default_currency`` fills in
-    when no currency is printed.  Raises ExtractError if the file is not a readable PDF.  A PDF
+    when no currency is printed.  The page text comes from a confined pdftotext under ``limits``
+    (default: :class:`Limits`).  Raises ExtractError if the file is not a readable PDF.  A PDF
     without pages yields no invoice.
     """
     reader = _open(pdf)
@@ -55,23 +58,29 @@ def read_invoices(pdf: Path, templates: Sequence[Template] | None = None, compan
             return [read_xml(xml, (1, count))]
         except ExtractError as error:
             log.warning("%s: embedded invoice XML unusable (%s); reading the page text", pdf, error)
-    grids = _grids(reader)
+    grids = _grids(pdf, count, limits)
     texts = [plain_lines(rows) for rows in grids]
     templates = list(templates or [])
     return [_invoice(texts, grids, first, last, templates, companies, default_currency)
             for first, last in invoice_ranges(texts, templates)]
 
 
-def read_text(pdf: Path) -> list[str]:
+def read_text(pdf: Path, limits: Limits | None = None) -> list[str]:
     """The text of every page as the line reader and templates see it: one cell (a run without wide gaps) per line."""
-    return [plain_lines(rows) for rows in _grids(_open(pdf))]
+    return [plain_lines(rows) for rows in _grids(pdf, len(_open(pdf).pages), limits)]
 
 
-def _grids(reader: PdfReader) -> list[list[list[Cell]]]:
+def _grids(pdf: Path, pages: int, limits: Limits | None) -> list[list[list[Cell]]]:
+    try:
+        texts = page_texts(pdf, pages, limits=limits or Limits())
+    except OSError as error:
+        raise ExtractError(f"{pdf}: cannot be read: {error}") from error
+    except PdfTextUnavailable as error:
+        raise ExtractError(error.reason) from error
     grids: list[list[list[Cell]]] = []
     row = 0
-    for number, page in enumerate(reader.pages, 1):
-        grids.append(cells_of(layout_text(page), number, row))
+    for number, text in enumerate(texts, 1):
+        grids.append(cells_of(layout_clean(text), number, row))
         row += len(grids[-1])
     return grids
 

@@ -15,8 +15,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from pypdf import PageObject
-
 from connect_core.pipeline.extract.fields import Found
 from connect_core.pipeline.extract.values import (
     currency_code,
@@ -26,11 +24,6 @@ from connect_core.pipeline.extract.values import (
     find_dates,
     slash_order,
 )
-
-#: A page's text beyond this is not read (tables of thousands of lines carry no header fields).
-MAX_PAGE_CHARS = 60_000
-#: Content streams this large (compressed) are not handed to the text extractor, so one page cannot stall a job.
-MAX_CONTENT_BYTES = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -48,30 +41,12 @@ class _Label:
     language: str
 
 
-def layout_text(page: PageObject) -> str:
-    """The text of one PDF page in layout mode (each glyph in its column), bounded; empty if unreadable.
-
-    Spaces of every kind become one plain space each, so the columns stay where they are.
-    """
-    try:
-        if _content_length(page) > MAX_CONTENT_BYTES:
-            return ""
-        text = page.extract_text(extraction_mode="layout")
-    except Exception:  # pypdf raises many types on damaged pages; such a page simply has no text
-        return ""
-    text = re.sub(r"[\ud800-\udfff]", "\ufffd", text[:MAX_PAGE_CHARS])
+def layout_clean(text: str) -> str:
+    """Layout text as the grid reads it: spaces of every kind one plain space each (so columns stay where they
+    are), one minus sign, Unix line ends."""
+    text = re.sub(r"[\ud800-\udfff]", "\ufffd", text)  # broken ToUnicode maps yield lone surrogates
     text = text.replace("\u2212", "-").replace("\r\n", "\n").replace("\r", "\n")
     return re.sub(r"[\t\u00a0\u2000-\u200b\u202f\u205f\u3000]", " ", text)
-
-
-def _content_length(page: PageObject) -> int:
-    """The declared (compressed) size of a page's content streams, read without decoding them."""
-    contents = page.get("/Contents")
-    if contents is None:
-        return 0
-    contents = contents.get_object()
-    streams = contents if isinstance(contents, list) else [contents]
-    return sum(int(stream.get_object().get("/Length", 0)) for stream in streams)
 
 
 def normalize(text: str) -> str:

@@ -9,8 +9,9 @@ import pytest
 from pypdf import PdfReader
 
 from connect_core.pipeline.extract import invoice_ranges, read_invoices, read_text
-from connect_core.pipeline.extract.reader import MAX_CONTENT_BYTES
 from connect_core.pipeline.split import SplitError, split_pdf
+from printer_backend.limits import Limits
+from printer_backend.pdftext import MAX_PAGE_CHARS
 from tests.support.corpus import PRINTED, Sample, concatenate, ground_truth
 
 #: Three layouts, three producers, 2 + 1 + 3 pages.
@@ -76,14 +77,31 @@ def test_split_refuses_ranges_outside_the_document(tmp_path: Path) -> None:
         split_pdf(Path(__file__), [(1, 1)], tmp_path / "out")
 
 
-def test_a_page_too_large_to_read_is_skipped_not_stalled(corpus: list[Sample], tmp_path: Path) -> None:
-    """Per-page work is bounded: a page whose content stream exceeds the limit is treated as text-less."""
-    sample = next(s for s in corpus if s.original.name.endswith("Facture_FR_BASICWL.pdf"))
+def _huge(sample: Sample, tmp_path: Path) -> Path:
+    """The invoice and a second, very tall page of 2,000 lines of 100 characters each (200,000 in all)."""
     with pikepdf.open(sample.stripped) as pdf:
-        pdf.add_blank_page()
-        operators = b"BT /F1 9 Tf 10 10 Td (Rechnung Nr. 999) Tj ET\n"
-        pdf.pages[-1].Contents = pdf.make_stream(operators * (MAX_CONTENT_BYTES // len(operators) + 1))
+        pdf.add_blank_page(page_size=(612, 14400))
+        helvetica = pikepdf.Dictionary(Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1,
+                                       BaseFont=pikepdf.Name.Helvetica)
+        pdf.pages[-1].Resources = pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=helvetica))
+        line = b"(Rechnung Nr. 999 " + b"x" * 82 + b") '\n"
+        pdf.pages[-1].Contents = pdf.make_stream(b"BT /F1 5 Tf 7 TL 10 14395 Td\n" + line * 2000 + b"ET\n")
         pdf.save(tmp_path / "huge.pdf", compress_streams=False)
-    texts = read_text(tmp_path / "huge.pdf")
-    assert texts[1] == "" and "FA-2017-0010" in texts[0]
-    assert [(i.invoice_number, i.pages) for i in read_invoices(tmp_path / "huge.pdf")] == [("FA-2017-0010", (1, 2))]
+    return tmp_path / "huge.pdf"
+
+
+def test_a_huge_page_is_read_only_up_to_the_character_limit(corpus: list[Sample], tmp_path: Path) -> None:
+    sample = next(s for s in corpus if s.original.name.endswith("Facture_FR_BASICWL.pdf"))
+    texts = read_text(_huge(sample, tmp_path))
+    assert "FA-2017-0010" in texts[0] and "Rechnung Nr. 999" in texts[1]
+    assert len(texts[1]) <= MAX_PAGE_CHARS
+
+
+def test_a_page_reader_stopped_by_its_time_limit_leaves_the_pages_for_a_person(corpus: list[Sample],
+                                                                              tmp_path: Path) -> None:
+    sample = next(s for s in corpus if s.original.name.endswith("Facture_FR_BASICWL.pdf"))
+    huge = _huge(sample, tmp_path)
+    stopped = Limits(wall_seconds=0.001)
+    assert read_text(huge, stopped) == ["", ""]
+    (invoice,) = read_invoices(huge, limits=stopped)
+    assert invoice.pages == (1, 2) and invoice.invoice_number is None and not invoice.ready_to_send
