@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -25,8 +26,11 @@ sys.path.insert(0, str(REPO))
 from pypdf import PdfReader, PdfWriter  # noqa: E402
 
 from connect_core.pipeline.extract import InvoiceFields, read_invoices  # noqa: E402
+from printer_backend.limits import Limits  # noqa: E402
+from printer_backend.pdftext import page_texts  # noqa: E402
 from tests.support import reading  # noqa: E402
 from tests.support.corpus import Sample, rate_table, samples  # noqa: E402
+from tests.support.heldout import HELDOUT  # noqa: E402
 
 RUNS = int(os.environ.get("BENCH_RUNS", "20"))
 
@@ -79,6 +83,33 @@ def timing(label: str, pdf: Path, runs: int) -> str:
             f"{p50 / count * 1000:.1f} | {p95 / count * 1000:.1f} |")
 
 
+def peers(pdfs: list[Path], runs: int) -> str:
+    """Per page, A B C A B C: the whole read, its page text alone, bare pdftotext, and pypdf's layout mode."""
+    limits = Limits()
+    ways = {
+        "read_invoices (confined pdftotext + reader)": lambda pdf: read_invoices(pdf),
+        "page text alone (confined pdftotext)": lambda pdf: page_texts(pdf, 1, limits=limits),
+        "bare pdftotext -layout (peer)": lambda pdf: subprocess.run(
+            ["pdftotext", "-layout", "-enc", "UTF-8", "-q", str(pdf), "-"], capture_output=True, check=True),
+        "pypdf layout mode (the reader's text before)": lambda pdf: PdfReader(pdf).pages[0].extract_text(
+            extraction_mode="layout"),
+    }
+    durations: dict[str, list[float]] = defaultdict(list)
+    for _ in range(runs):
+        for pdf in pdfs:
+            for name, way in ways.items():
+                start = time.perf_counter()
+                way(pdf)
+                durations[name].append(time.perf_counter() - start)
+    bare = pct(durations["bare pdftotext -layout (peer)"], 0.5)
+    lines = ["### One page, by way of reading (same run, interleaved)\n",
+             "| way | runs | p50 ms | p95 ms | p50 ratio to bare pdftotext |", "|---|---:|---:|---:|---:|"]
+    for name, values in durations.items():
+        lines.append(f"| {name} | {len(values)} | {pct(values, 0.5) * 1000:.1f} | {pct(values, 0.95) * 1000:.1f} | "
+                     f"{pct(values, 0.5) / bare:.2f} |")
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-extract-") as scratch:
         folder = Path(scratch)
@@ -108,6 +139,8 @@ def main() -> None:
         continuation = [(long_one, 0)] + [(long_one, 1 + i % 2) for i in range(199)]
 
         singles = [sample.stripped for sample in corpus if sample.truth.pages == (1, 1)]
+        singles += [path for path in sorted(HELDOUT.glob("*.pdf")) if len(PdfReader(path).pages) == 1]
+        print(peers(singles, max(3, RUNS // 4)))
         per_page = []
         for _ in range(max(3, RUNS // 4)):
             for pdf in singles:
@@ -115,8 +148,8 @@ def main() -> None:
                 read_invoices(pdf)
                 per_page.append(time.perf_counter() - start)
         rows = [
-            f"| every one-page corpus invoice, text ({len(singles)} files) | 1 | 1 | {len(per_page)} | "
-            f"{pct(per_page, 0.5) * 1000:.0f} | {pct(per_page, 0.95) * 1000:.0f} | "
+            f"| every one-page invoice, text ({len(singles)} files: corpus without XML, held-out) | 1 | 1 | "
+            f"{len(per_page)} | {pct(per_page, 0.5) * 1000:.0f} | {pct(per_page, 0.95) * 1000:.0f} | "
             f"{pct(per_page, 0.5) * 1000:.1f} | {pct(per_page, 0.95) * 1000:.1f} |",
             timing("1 page, Factur-X XML", one.original, RUNS * 2),
             timing("1 page, text", one.stripped, RUNS * 2),
