@@ -179,10 +179,15 @@ def _own_company(found: dict[str, Found], text: str, companies: Sequence[Company
         seller = next((company for company in companies if company.name.casefold() in folded), None)
     ids: dict[str, str] = {}
     if seller is not None:
+        guessed = found.get("seller")
         found["seller"] = Found(seller.name, "company", 1.0)
         buyer = found.get("buyer")
         if buyer is not None and isinstance(buyer.value, str) and _is_company(buyer.value, companies):
             del found["buyer"]
+        if ("buyer" not in found and guessed is not None and isinstance(guessed.value, str)
+                and not _is_company(guessed.value, companies)):
+            # The name the reader took for the sender is not ours: on our own invoice it is the addressee.
+            found["buyer"] = Found(guessed.value, guessed.source, min(guessed.confidence, 0.5))
         other_vat = next((vat for vat in vat_ids if vat not in own), None)
         if other_vat:
             ids["vat"] = other_vat

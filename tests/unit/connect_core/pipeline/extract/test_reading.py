@@ -127,6 +127,8 @@ def test_a_seller_printed_only_as_a_logo_is_the_configured_company_named_by_its_
     (invoice,) = read_invoices(pdf, companies=office)
     assert invoice.seller == "Beratung Nord GmbH" and invoice.sources["seller"]["source"] == "company"
     assert invoice.buyer_ids.get("vat") == "DE136695976"
+    assert invoice.buyer == "Kunden AG Mitte"  # the addressee, once the seller is known to be us
+    assert invoice.sources["buyer"]["confidence"] <= 0.5
     assert invoice.ready_to_send, invoice.not_ready
 
 
