@@ -1,8 +1,9 @@
 """The reader on layouts it was not written for: held-out public PDFs and the e-invoices printed ten ways.
 
 The bars are the issue's (14): invoice number, issue date and total each at least 90 % on
-machine-made invoices; and never a ``ready_to_send`` invoice with a wrong number, date, total
-or currency.  The tables print with ``-s``; docs/benchmarks.md records them.
+machine-made invoices, at least 80 % on real-world ones (shops, hotels, utilities, cloud
+services); and never a ``ready_to_send`` invoice with a wrong number, date, total or currency.
+The tables print with ``-s``; docs/benchmarks.md records them.
 """
 
 from __future__ import annotations
@@ -23,6 +24,13 @@ def test_machine_made_held_out_invoices_meet_the_bar_and_none_ready_is_wrong(tmp
     results = reading.read_all(reading.heldout_cases(tmp_path))
     _check([result for result in results if result.case.group == "machine"], 0.9)
     assert not reading.ready_wrong(results)
+
+
+def test_real_world_held_out_invoices_meet_the_bar_and_none_ready_is_wrong(tmp_path: Path) -> None:
+    results = reading.read_all(reading.heldout_cases(tmp_path))
+    real_world = [result for result in results if result.case.group == "real-world"]
+    assert len(real_world) >= 5
+    _check(real_world, 0.8)
 
 
 def test_the_e_invoices_printed_through_ten_layouts_meet_the_bar_and_none_ready_is_wrong(tmp_path: Path) -> None:
