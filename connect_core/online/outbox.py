@@ -285,11 +285,12 @@ class Outbox:
                        expect=State.UPLOADING)
 
     def backoff(self, attempts: int, retry_after: float | None) -> float:
-        """Full jitter: uniform in [0, min(cap, base·2^attempts)], at least what Retry-After asked."""
+        """Full jitter: uniform in [0, min(cap, base·2^attempts)], at least what Retry-After asked, never more than
+        ``max_retry_delay`` (a service asking for a day must not park an invoice past the office's limit)."""
         ceiling = min(self.policy.max_retry_delay, self.policy.base_delay * 2 ** min(attempts, 30))
         delay = self.rng.uniform(0, ceiling)
         if retry_after is not None:
-            delay = max(delay, min(retry_after, max(self.policy.max_retry_delay, retry_after)))
+            delay = max(delay, min(retry_after, self.policy.max_retry_delay))
         return delay
 
     # -- status tracking ---------------------------------------------------------------------

@@ -476,6 +476,14 @@ def test_backoff_waits_at_least_what_retry_after_asked(data_root: Path) -> None:
         outbox.db.dispose()
 
 
+def test_a_retry_after_beyond_the_longest_delay_waits_only_the_longest_delay(data_root: Path) -> None:
+    outbox = unconnected_outbox(data_root, SendingPolicy(base_delay=1.0, max_retry_delay=600.0), seed=5)
+    try:
+        assert {outbox.backoff(attempts, 86_400.0) for attempts in (1, 5, 30)} == {600.0}
+    finally:
+        outbox.db.dispose()
+
+
 # -- following sent invoices -------------------------------------------------------------------
 
 
