@@ -208,7 +208,7 @@ def cmd_import(args: argparse.Namespace, config: Config) -> int:
     logging.getLogger("connect_core.pipeline").setLevel(logging.ERROR)
     with store(config, create=True) as (db, spool):
         pipeline = make_pipeline(config, db, spool)
-        intake = PrintIntake(db, spool)
+        intake = PrintIntake(db, spool, min_free_bytes=config.limits.min_free_bytes)
         show = len(files) > 1
         for done, path in enumerate(files, 1):
             try:

@@ -8,8 +8,10 @@ that follows never names a job a crash could lose.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import json
 import logging
+import os
 import shutil
 import time
 from collections.abc import Callable
@@ -132,15 +134,19 @@ class PrintIntake:
         The file is copied (never moved) into the spool; the caller may remove it once
         this returns, because by then the copy is durable and its row committed.
         """
-        partial = self.spool.open()
-        try:
-            with open(path, "rb") as handle:
+        with open(path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if shutil.disk_usage(self.spool.root).free - size < self.min_free_bytes:
+                raise OSError(errno.ENOSPC, f"the spool's disk is full: {path.name} would leave less than "
+                                            f"limits.min_free_bytes ({self.min_free_bytes} bytes) free")
+            partial = self.spool.open()
+            try:
                 for chunk in iter(lambda: handle.read(1 << 20), b""):
                     partial.write(chunk)
-            stored = self.spool.keep(partial)
-        except BaseException:
-            partial.abort()
-            raise
+                stored = self.spool.keep(partial)
+            except BaseException:
+                partial.abort()
+                raise
         ticket = JobTicket(job_name=name or path.name, user_name=user, document_format="application/octet-stream",
                            document_name=path.name)
         return self._record(stored, ticket, None, door=door, source_name=path.name).job_id

@@ -14,6 +14,7 @@ no committed row names while keeping the committed ones.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import hashlib
 import json
 import shutil
@@ -245,6 +246,21 @@ def test_accept_file_of_a_missing_file_raises_and_leaves_nothing(intake: Intake,
     assert intake.row_count() == 0
     assert intake.folders() == set()
     assert intake.stored == []
+
+
+def test_accept_file_that_would_leave_too_little_space_is_refused_and_leaves_nothing(data_root: Path,
+                                                                                      pdf: bytes) -> None:
+    source = data_root / "invoice.pdf"
+    source.write_bytes(pdf)
+    full = make_intake(data_root / "data", min_free_bytes=shutil.disk_usage(data_root).free)
+    try:
+        with pytest.raises(OSError) as refused:
+            full.sink.accept_file(source, door="folder", user="hot-folder")
+        assert refused.value.errno == errno.ENOSPC and "min_free_bytes" in str(refused.value)
+        assert full.row_count() == 0 and full.folders() == set() and full.stored == []
+        assert source.read_bytes() == pdf  # the file stays where it was, to be tried again
+    finally:
+        full.db.dispose()
 
 
 # -- Create-Job, Send-Document, Close-Job, Cancel-Job -------------------------------------------------------------
