@@ -56,6 +56,10 @@ def cmd_inbound(args: argparse.Namespace, config: Config) -> int:
                 raise ConnectError(f"Pagero Online: {error.message}") from error
             print(f"{listed} new at Pagero Online; {len(fetched)} saved in {receiver.folder}.")
         rows = list_inbound(db)
+        for row in rows:
+            if wanted and row["id"] in wanted and row["id"] not in fetched:
+                print(f"Received invoice {row['id']} was fetched before: {row['path'] or 'no file kept'}.",
+                      file=sys.stderr)
 
     def line(row: dict[str, Any]) -> str:
         where = f"  {row['path']}" if row["path"] else ""

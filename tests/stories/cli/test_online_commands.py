@@ -52,3 +52,10 @@ def test_fetching_an_unknown_received_invoice_is_refused(data_root: Path, emulat
                     config=config, check=False)
         assert error_lines(mixed.stderr) == [f"pagero-connect: no received invoice {known + 1}"]
         assert list(folder.iterdir()) == []  # all or nothing: none was fetched
+        assert rows, "the emulator offers received invoices"
+        # Fetching one twice: the second time says where it already is.
+        first = str(rows[0]["id"])
+        cli(server.data_dir, "inbound", "--fetch", first, config=config)
+        again = cli(server.data_dir, "inbound", "--fetch", first, config=config)
+        assert f"Received invoice {first} was fetched before: {folder}" in again.stderr
+        assert len(list(folder.iterdir())) == 1
