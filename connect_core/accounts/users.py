@@ -158,7 +158,7 @@ def set_print_names(db: Database, name: str, print_names: list[str] | tuple[str,
     if not names:
         raise UserError("give at least one print name")
     with db.writer.begin() as conn:
-        done = conn.execute(update(users).where(users.c.name == canonical_name(name))
+        done = conn.execute(update(users).where(users.c.name == canonical_name(name), users.c.disabled.is_(False))
                             .values(print_names=",".join(names)))
         if done.rowcount != 1:
             raise UserError(f"no user {name!r}")

@@ -31,6 +31,7 @@ from connect_core.accounts.users import (
     clean_print_names,
     get_user,
     list_users,
+    remove_user,
     set_print_names,
     user_count,
 )
@@ -203,6 +204,14 @@ def test_set_print_names_replaces_them_and_needs_at_least_one(db: Database) -> N
     with pytest.raises(UserError, match="no user 'nobody'"):
         set_print_names(db, "nobody", ["X"])
     assert get_user(db, "cleo").print_names == ("RECEPTION", "cleo")
+
+
+def test_a_removed_user_has_no_print_names_to_set(db: Database) -> None:
+    add_user(db, "admin", PASSWORD, role="admin")
+    add_user(db, "cleo", PASSWORD, print_names=["CLEO-PC"])
+    remove_user(db, "cleo")
+    with pytest.raises(UserError, match="no user 'cleo'"):
+        set_print_names(db, "cleo", ["RECEPTION"])
 
 
 def test_a_users_actor_carries_the_name_the_role_and_the_print_names(db: Database) -> None:
