@@ -87,6 +87,18 @@ def _secured(response: Response) -> Response:
     return response
 
 
+METHOD_NOT_ALLOWED = "method-not-allowed"
+"""The name of the routes that answer 405 to the methods a fixed API path does not have."""
+
+
+def _method_not_allowed(site: Site, allowed: list[str]) -> Callable[[Request], Awaitable[Response]]:
+    async def answer(request: Request) -> Response:
+        response = _secured(_error(site, request, 405, "Not allowed here.", True))
+        response.headers["Allow"] = ", ".join(allowed)
+        return response
+    return answer
+
+
 def _error(site: Site, request: Request, status: int, message: str, json: bool) -> Response:
     if json:
         return JSONResponse({"error": message}, status_code=status)
@@ -102,10 +114,18 @@ def create_app(config: Config, db: Database, spool: Spool, printer_name: str, pr
     routes: list[BaseRoute] = []
     for path, methods, handler, access, csrf in pages.ROUTES:
         routes.append(Route(path, guard(site, handler, access=access, json=False, csrf=csrf), methods=methods))
-    for operation in api.OPERATIONS:
-        routes.append(Route(operation.path,
-                            guard(site, operation.handler, access=operation.access, json=True),
-                            methods=[operation.method]))
+    # Fixed paths first, each followed by a route answering 405 to its other methods: otherwise
+    # GET /api/invoices/send would be GET /api/invoices/{id} with the id "send" (a 404).
+    by_path: dict[str, list[api.Operation]] = {}
+    for operation in sorted(api.OPERATIONS, key=lambda o: "{" in o.path):
+        by_path.setdefault(operation.path, []).append(operation)
+    for path, operations in by_path.items():
+        for operation in operations:
+            routes.append(Route(path, guard(site, operation.handler, access=operation.access, json=True),
+                                methods=[operation.method]))
+        allowed = sorted({operation.method for operation in operations})
+        routes.append(Route(path, _method_not_allowed(site, allowed), name=METHOD_NOT_ALLOWED,
+                            methods=[m for m in ("GET", "POST", "PUT", "PATCH", "DELETE") if m not in allowed]))
 
     async def openapi(request: Request) -> Response:
         return _secured(JSONResponse(api.openapi_document(printer_name)))
