@@ -128,7 +128,9 @@ def stray_documents(data_dir: Path) -> list[Path]:
     for folder in sorted(jobs.iterdir()) if jobs.exists() else []:
         if folder.name in named:
             continue
-        entries = list(folder.iterdir())
-        if any(entry.name != "document" or entry.stat().st_size for entry in entries):
-            strays.append(folder)
+        try:  # the server may remove an aborted document's folder while we look: then it is no stray
+            if any(entry.name != "document" or entry.stat().st_size for entry in folder.iterdir()):
+                strays.append(folder)
+        except FileNotFoundError:
+            continue
     return strays
