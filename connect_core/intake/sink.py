@@ -137,8 +137,8 @@ class PrintIntake:
         with open(path, "rb") as handle:
             size = os.fstat(handle.fileno()).st_size
             if shutil.disk_usage(self.spool.root).free - size < self.min_free_bytes:
-                raise OSError(errno.ENOSPC, f"the spool's disk is full: {path.name} would leave less than "
-                                            f"limits.min_free_bytes ({self.min_free_bytes} bytes) free")
+                raise OSError(errno.ENOSPC, f"the spool's disk is full: {path.name} ({size} bytes) does not fit "
+                                            f"with limits.min_free_bytes ({self.min_free_bytes} bytes) kept free")
             partial = self.spool.open()
             try:
                 for chunk in iter(lambda: handle.read(1 << 20), b""):

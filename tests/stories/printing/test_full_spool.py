@@ -16,7 +16,7 @@ import pytest
 
 from ipp.codec import Attribute, Tag, encode
 from ipp.status import Operation, StatusCode
-from tests.support.cli import cli
+from tests.support.cli import cli, write_config
 from tests.support.harness import Server, stray_documents
 from tests.support.ippclient import Client, request
 from tests.support.privilege import as_root
@@ -137,9 +137,15 @@ def test_an_import_that_fills_the_disk_is_a_clear_error(small_disk: Path, data_r
     with open(big, "wb") as handle:
         handle.write(b"%PDF-1.7\n")
         handle.truncate(80 * 2**20)  # more than the 64 MiB disk holds
-    result = cli(small_disk / "data", "import", str(big), check=False)
-    assert result.returncode == 2
-    assert result.stderr.splitlines()[-1].startswith(f"pagero-connect: could not import {big}: No space left on "
-                                                     "device; nothing was imported"), result.stderr
-    assert "Traceback" not in result.stderr
-    assert not stray_documents(small_disk / "data")
+    # Refused before a byte is copied: the copy would not leave limits.min_free_bytes (64 MiB by default) free,
+    # and with no floor at all it does not fit the disk.
+    for floor, config in ((64 * 2**20, None), (0, write_config(data_root / "no-floor.yaml",
+                                                               "limits:\n  min_free_bytes: 0\n"))):
+        result = cli(small_disk / "data", "import", str(big), config=config, check=False)
+        assert result.returncode == 2
+        assert result.stderr.splitlines()[-1] == (
+            f"pagero-connect: could not import {big}: the spool's disk is full: big.pdf ({80 * 2**20} bytes) does "
+            f"not fit with limits.min_free_bytes ({floor} bytes) kept free; nothing was imported"), result.stderr
+        assert "Traceback" not in result.stderr
+        assert not stray_documents(small_disk / "data")
+
