@@ -63,7 +63,7 @@ class OnlineSettings:
 class SendingSettings:
     mode: str = setting("manual", choices=("automatic", "manual"))
     max_retry_delay: float = setting(3600.0, minimum=1,
-                                     help="seconds: the longest wait between tries, even if the service asks more")
+                                     help="seconds: the longest backoff (a Retry-After up to an hour is honoured)")
     max_attempts: int = setting(12, minimum=1, help="then the invoice needs attention")
     poll_seconds: float = setting(30.0, minimum=0.1, help="how often sent invoices are checked")
     workers: int = setting(1, minimum=1, help="parallel uploads")

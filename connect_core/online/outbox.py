@@ -46,6 +46,9 @@ from connect_core.store.schema import invoices
 
 log = logging.getLogger("connect_core.online.outbox")
 
+RETRY_AFTER_CAP = 3600.0
+"""The longest Retry-After believed (seconds), unless ``sending.max_retry_delay`` is longer."""
+
 
 @dataclass(frozen=True)
 class SendingPolicy:
@@ -285,12 +288,13 @@ class Outbox:
                        expect=State.UPLOADING)
 
     def backoff(self, attempts: int, retry_after: float | None) -> float:
-        """Full jitter: uniform in [0, min(cap, base·2^attempts)], at least what Retry-After asked, never more than
-        ``max_retry_delay`` (a service asking for a day must not park an invoice past the office's limit)."""
+        """Full jitter: uniform in [0, min(cap, base·2^attempts)], at least what Retry-After asked (the service knows
+        best), but a Retry-After is believed only up to :data:`RETRY_AFTER_CAP` or ``max_retry_delay``, whichever is
+        longer: a service asking for a week must not park an invoice for a week."""
         ceiling = min(self.policy.max_retry_delay, self.policy.base_delay * 2 ** min(attempts, 30))
         delay = self.rng.uniform(0, ceiling)
         if retry_after is not None:
-            delay = max(delay, min(retry_after, self.policy.max_retry_delay))
+            delay = max(delay, min(retry_after, max(self.policy.max_retry_delay, RETRY_AFTER_CAP)))
         return delay
 
     # -- status tracking ---------------------------------------------------------------------

@@ -31,7 +31,7 @@ from connect_core.intake.spool import Spool
 from connect_core.invoices import service
 from connect_core.invoices.states import State
 from connect_core.online.client import Account, OnlineClient
-from connect_core.online.outbox import Breaker, Outbox, SendingPolicy, make_outbox
+from connect_core.online.outbox import RETRY_AFTER_CAP, Breaker, Outbox, SendingPolicy, make_outbox
 from connect_core.pipeline.worker import Pipeline, make_pipeline
 from connect_core.store import Database, open_database, utcnow
 from connect_core.store.schema import events, invoices
@@ -476,12 +476,18 @@ def test_backoff_waits_at_least_what_retry_after_asked(data_root: Path) -> None:
         outbox.db.dispose()
 
 
-def test_a_retry_after_beyond_the_longest_delay_waits_only_the_longest_delay(data_root: Path) -> None:
-    outbox = unconnected_outbox(data_root, SendingPolicy(base_delay=1.0, max_retry_delay=600.0), seed=5)
+def test_a_retry_after_is_believed_up_to_an_hour_or_the_longest_delay(data_root: Path) -> None:
+    for name in ("short", "long"):
+        (data_root / name).mkdir(mode=0o700)
+    short = unconnected_outbox(data_root / "short", SendingPolicy(base_delay=1.0, max_retry_delay=600.0), seed=5)
+    long = unconnected_outbox(data_root / "long", SendingPolicy(base_delay=1.0, max_retry_delay=7200.0), seed=5)
     try:
-        assert {outbox.backoff(attempts, 86_400.0) for attempts in (1, 5, 30)} == {600.0}
+        assert {short.backoff(attempts, 86_400.0) for attempts in (1, 5, 30)} == {RETRY_AFTER_CAP}
+        assert {long.backoff(attempts, 86_400.0) for attempts in (1, 5)} == {7200.0}
+        assert short.backoff(1, 900.0) == 900.0  # longer than max_retry_delay, but believed
     finally:
-        outbox.db.dispose()
+        short.db.dispose()
+        long.db.dispose()
 
 
 # -- following sent invoices -------------------------------------------------------------------
