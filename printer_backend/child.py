@@ -32,12 +32,12 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from printer_backend.confine import NOBODY
 from printer_backend.errors import BackendError, ConversionRefused, UnsupportedFormat
 from printer_backend.limits import Limits, in_words
 
 JSONDict = dict[str, Any]
 
-NOBODY = 65534
 _FRAME = struct.Struct(">I")
 _MAX_FRAME = 4 * 2**20  # a child's answer is small; anything bigger is garbage
 # Modules whose ``warm_up()`` the zygote runs once, so that children inherit loaded libraries,

@@ -32,12 +32,16 @@ class PdfTextUnavailable(BackendError):
 
 def check_pdftotext() -> str:
     """The pdftotext in use; :class:`PdfTextUnavailable` with a message for the administrator if there is none."""
-    found = binary("pdftotext")
-    if found is None:
+    return _tools()[0]
+
+
+def _tools() -> tuple[str, str]:
+    pdftotext, prlimit = binary("pdftotext"), binary("prlimit")
+    if pdftotext is None:
         raise PdfTextUnavailable("pdftotext (poppler-utils) is not installed; printed invoices cannot be read")
-    if binary("prlimit") is None:
+    if prlimit is None:
         raise PdfTextUnavailable("prlimit (util-linux) is missing; pdftotext cannot be confined")
-    return found
+    return pdftotext, prlimit
 
 
 def page_texts(source: Path, pages: int, *, limits: Limits, max_chars: int = MAX_PAGE_CHARS) -> list[str]:
@@ -51,9 +55,7 @@ def page_texts(source: Path, pages: int, *, limits: Limits, max_chars: int = MAX
     pages = min(pages, limits.max_pages)
     if pages <= 0:
         return []
-    pdftotext = check_pdftotext()
-    prlimit = binary("prlimit")
-    assert prlimit is not None  # checked above
+    pdftotext, prlimit = _tools()
     with open(source, "rb") as document, tempfile.TemporaryDirectory(prefix="pagero-text-") as scratch:
         walls = confinement()
         drop = walls.can_drop and nobody_can_reach(Path(scratch))

@@ -237,7 +237,7 @@ def _total(rows: Sequence[Sequence[Cell]], cell: Cell, match: re.Match[str], str
         currency = next((code for text in [cell.text, *rest] for code in find_currencies(text)), None)
         value = amounts[-1].value
         return [Candidate("total", (value, amounts[-1].currency or currency), base, cell.page, "right", match.group())]
-    if len(row) >= 3 and _column_amounts(rows, cell, decimal) != 1:
+    if len(row) >= 3 and _column_amounts(rows, row, cell, decimal) != 1:
         return []  # a column header of the item table ("Qty  Price  Total"): the cells below are line amounts
     for text, placement in _beside(rows, cell, match.end()):
         if placement != "below":
@@ -250,10 +250,10 @@ def _total(rows: Sequence[Sequence[Cell]], cell: Cell, match: re.Match[str], str
     return []
 
 
-def _column_amounts(rows: Sequence[Sequence[Cell]], cell: Cell, decimal: str | None, depth: int = 3) -> int:
-    """How many of the next rows hold an amount under ``cell``: one for a label over its value, more for the
-    header of a column of line amounts."""
-    row = rows[cell.row - rows[0][0].row]
+def _column_amounts(rows: Sequence[Sequence[Cell]], row: Sequence[Cell], cell: Cell, decimal: str | None,
+                    depth: int = 3) -> int:
+    """How many of the next rows hold an amount under ``cell`` (on ``row``): one for a label over its value, more
+    for the header of a column of line amounts."""
     count = 0
     for below in _rows_below(rows, cell, depth):
         count += any(_under(row, cell, other) and next(find_amounts(other.text, decimal), None) is not None

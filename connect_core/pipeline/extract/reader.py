@@ -51,10 +51,7 @@ def layout_clean(text: str) -> str:
 
 def normalize(text: str) -> str:
     """Spaces of every kind as one space, one minus sign, no trailing blanks: what labels are matched on."""
-    # Broken ToUnicode maps yield lone surrogates, which cannot be printed or stored as UTF-8.
-    text = re.sub(r"[\ud800-\udfff]", "\ufffd", text)
-    text = text.replace("\u2212", "-").replace("\r\n", "\n").replace("\r", "\n")
-    text = re.sub(r"[ \t\u00a0\u2000-\u200b\u202f\u205f\u3000]+", " ", text)
+    text = re.sub(r" +", " ", layout_clean(text))
     return "\n".join(line.strip() for line in text.split("\n"))
 
 
