@@ -28,6 +28,8 @@ def test_machine_made_held_out_invoices_meet_the_bar_and_none_ready_is_wrong(tmp
 
 def test_real_world_held_out_invoices_meet_the_bar_and_none_ready_is_wrong(tmp_path: Path) -> None:
     results = reading.read_all(reading.heldout_cases(tmp_path))
+    # Not a blind measure: two of the seven dates are read by rules written after looking at them
+    # (docs/benchmarks.md, "How held out the held-out set is"); this keeps them read.
     real_world = [result for result in results if result.case.group == "real-world"]
     assert len(real_world) >= 5
     _check(real_world, 0.8)
