@@ -9,8 +9,10 @@ from __future__ import annotations
 from connect_core.invoices.model import Invoice
 from connect_core.invoices.states import State
 
-ACTIONS = ("approve", "resend", "restart", "delete")
-"""The actions on one invoice (``send`` is the action on the list *Files to send*)."""
+ACTIONS = ("correct", "approve", "resend", "restart", "delete")
+"""The actions on one invoice (``send`` is the action on the list *Files to send*).  ``correct`` opens the
+form of :mod:`connect_core.pipeline.correct`; ``approve`` reads "Approve duplicate" on a possible duplicate
+and "Send as it is" on an invoice a check holds."""
 
 SENT_STATES = (State.SENT, State.DELIVERED, State.FETCHED, State.ACCEPTED, State.REJECTED, State.CANCELLED)
 """At Pagero Online already: a resend asks for confirmation."""
@@ -28,7 +30,7 @@ def actions_for(invoice: Invoice) -> tuple[str, ...]:
     """The actions ``invoice`` allows now, in the order its buttons are shown."""
     state = invoice.state
     if state is State.POSSIBLE_DUPLICATE:
-        return ("approve", "delete")
+        return ("correct", "approve", "delete")
     if state is State.INVALID:
         return ("delete",)
     if state is State.NEEDS_ATTENTION:
@@ -36,9 +38,9 @@ def actions_for(invoice: Invoice) -> tuple[str, ...]:
             return ("restart", "delete")
         if invoice.last_error or invoice.attempts:
             return ("resend", "delete")
-        return ("approve", "delete")
+        return ("correct", "approve", "delete")
     if state is State.READY:
-        return ("delete",)
+        return ("correct", "delete")
     if state in SENT_STATES:
         return ("resend",)
     return ()
@@ -52,6 +54,10 @@ def refusal(invoice: Invoice, action: str) -> str:
         return f"invoice {invoice.id} stopped at Pagero Online; restart it there instead (restart {invoice.id})"
     if action == "resend" and "approve" in offered:
         return f"invoice {invoice.id} was never sent; it needs attention ({invoice.reason or state}): approve it"
+    if action == "correct":
+        done = "was already sent" if invoice.state in (*SENT_STATES, State.QUEUED, State.UPLOADING) else "is"
+        return (f"invoice {invoice.id} {done} ({state}): only an invoice not sent yet (needs attention, ready, "
+                "possible duplicate) can be corrected")
     if not offered:
         return f"invoice {invoice.id} is {state}; nothing can be done with it now"
     return f"invoice {invoice.id} is {state}; it can be: {', '.join(offered)}"

@@ -63,6 +63,9 @@ TRANSITIONS: frozenset[tuple[State | None, State]] = frozenset(
         (S.NEEDS_ATTENTION, S.SENT),  # a stopped file part restarted at Pagero Online
         (S.NEEDS_ATTENTION, S.CANCELLED),
     }
+    # a person corrected the fields, or a learned layout read them again: checked again, the invoice moves on
+    | {(a, b) for a in (S.NEEDS_ATTENTION, S.READY, S.POSSIBLE_DUPLICATE)
+       for b in (S.NEEDS_ATTENTION, S.READY, S.POSSIBLE_DUPLICATE, S.QUEUED, S.INVALID) if a is not b}
     # a deliberate re-send (asks for confirmation when the invoice was delivered)
     | {(state, S.QUEUED) for state in (S.SENT, S.DELIVERED, S.FETCHED, S.ACCEPTED, S.REJECTED, S.CANCELLED)}
     | {(state, S.DELETED) for state in State if state not in (S.DELETED, S.UPLOADING)}

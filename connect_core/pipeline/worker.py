@@ -28,7 +28,8 @@ from connect_core.crash import crash_point
 from connect_core.intake.spool import Spool
 from connect_core.invoices.history import record, transition
 from connect_core.invoices.states import State
-from connect_core.pipeline.extract import InvoiceFields, Template, load_templates, read_invoices
+from connect_core.pipeline.extract import InvoiceFields, Template, read_invoices
+from connect_core.pipeline.layouts import folder_of, load_template_files, note_use
 from connect_core.pipeline.split import split_pdf
 from connect_core.pipeline.validate import Candidate, Policy, duplicate_of, run_checks, verdict
 from connect_core.store import Database, print_jobs, utcnow
@@ -67,6 +68,8 @@ class Pipeline:
     burst of print jobs is answered first: converting shares the CPU with the printer."""
     max_defer: float = 5.0
     _last_arrival: float = field(default=0.0, init=False)
+    _layout_files: dict[str, str] = field(default_factory=dict, init=False)
+    """Each layout's name → its file name, as last loaded (to count its uses)."""
 
     def start(self) -> None:
         """Start the workers and queue every document a previous run left unfinished."""
@@ -209,12 +212,17 @@ class Pipeline:
         ]
 
     def _templates(self) -> list[Template]:
-        folder = self.spool.root.parent / "templates"
-        try:
-            return load_templates(folder) if folder.is_dir() else []
-        except Exception as error:
-            log.warning("templates in %s could not be loaded: %s", folder, error)
-            return []
+        """The layouts in ``<data dir>/templates`` that load; a refused file is logged (one line) and skipped."""
+        usable: list[Template] = []
+        files: dict[str, str] = {}
+        for item in load_template_files(folder_of(self.spool.root.parent)):
+            if item.template is None:
+                log.warning("layout refused, skipped: %s", item.error)
+                continue
+            usable.append(item.template)
+            files.setdefault(item.template.name, item.path.name)
+        self._layout_files = files
+        return usable
 
     def _record_invoice(self, conn: Connection, job: Any, result: Conversion | None, piece: Piece | None,
                         message: str, now: dt.datetime) -> None:
@@ -257,6 +265,8 @@ class Pipeline:
         if fields is not None:
             found = ", ".join(f"{name} ({info.get('source', '?')})" for name, info in fields.sources.items())
             record(conn, invoice_id, "fields read", why=found or "no fields found")
+            if fields.layout is not None and fields.layout in self._layout_files:
+                note_use(conn, self._layout_files[fields.layout], now)
         findings = run_checks(candidate, self.policy)
         duplicate = duplicate_of(conn, candidate, self.policy, now, exclude=invoice_id)
         target, why = verdict(findings, duplicate, self.policy)
@@ -280,14 +290,18 @@ class Piece:
 
 def make_pipeline(config: Config, db: Database, spool: Spool) -> Pipeline:
     """The pipeline with the office's choices from the configuration."""
-    policy = Policy(
+    return Pipeline(db, spool, paper=config.printer.paper, policy=policy_of(config), limits=conversion_limits(config),
+                    companies=config.companies, default_currency=config.company.currency)
+
+
+def policy_of(config: Config) -> Policy:
+    """The checks and the sending mode the office chose."""
+    return Policy(
         automatic=config.sending.mode == "automatic",
         duplicates=config.validation.duplicates,
         duplicate_window_days=config.validation.duplicate_window_days,
         max_pages=config.validation.max_pages,
     )
-    return Pipeline(db, spool, paper=config.printer.paper, policy=policy, limits=conversion_limits(config),
-                    companies=config.companies, default_currency=config.company.currency)
 
 
 def conversion_limits(config: Config) -> Limits:

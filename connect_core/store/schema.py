@@ -181,3 +181,16 @@ login_throttle = Table(
     Column("last_failure_at", DateTime, nullable=False),
     Column("blocked_until", DateTime, nullable=True),
 )
+
+# What the store knows of each layout file in <data dir>/templates (the file itself is the layout).
+layouts = Table(
+    "layouts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("file", String(200), nullable=False, unique=True),  # the file name in <data dir>/templates
+    Column("learned_from", Integer, nullable=True),  # the invoice it was learned from (None: written by hand)
+    Column("learned_by", Text, nullable=True),
+    Column("learned_at", DateTime, nullable=True),
+    Column("reads", Integer, nullable=False, default=0),  # invoices read through it since
+    Column("last_used_at", DateTime, nullable=True),
+)

@@ -22,7 +22,7 @@ from pypdf import PdfReader
 from pypdf.errors import PyPdfError
 
 from connect_core.config import Company
-from connect_core.pipeline.extract.decide import decide
+from connect_core.pipeline.extract.decide import decide, not_ready_reasons
 from connect_core.pipeline.extract.facturx import embedded_xml, read_xml
 from connect_core.pipeline.extract.fields import FIELD_NAMES, ExtractError, FieldValue, Found, InvoiceFields
 from connect_core.pipeline.extract.grid import Cell, candidates, cells_of, plain_lines
@@ -32,8 +32,8 @@ from printer_backend.limits import Limits
 from printer_backend.pdftext import PdfTextUnavailable, page_texts
 
 __all__ = [
-    "ExtractError", "FieldValue", "InvoiceFields", "Template", "invoice_ranges", "load_templates",
-    "parse_template", "read_invoices", "read_text",
+    "ExtractError", "FieldValue", "InvoiceFields", "Template", "best_template", "invoice_ranges", "load_templates",
+    "page_grids", "parse_template", "pdf_producer", "read_invoices", "read_text",
 ]
 
 log = logging.getLogger(__name__)
@@ -61,8 +61,38 @@ def read_invoices(pdf: Path, templates: Sequence[Template] | None = None, compan
     grids = _grids(pdf, count, limits)
     texts = [plain_lines(rows) for rows in grids]
     templates = list(templates or [])
-    return [_invoice(texts, grids, first, last, templates, companies, default_currency)
-            for first, last in invoice_ranges(texts, templates)]
+    producer = producer_of(reader)
+    return [_invoice(texts, grids, first, last, templates, companies, default_currency, producer)
+            for first, last in invoice_ranges(texts, templates, grids, producer)]
+
+
+def producer_of(reader: PdfReader) -> str | None:
+    """The PDF's producer (the program that wrote it), if it says."""
+    try:
+        producer = reader.metadata.producer if reader.metadata is not None else None
+    except (PyPdfError, ValueError, TypeError, KeyError):
+        return None
+    return " ".join(str(producer).split()) or None if producer else None
+
+
+def pdf_producer(pdf: Path) -> str | None:
+    """The producer of the PDF at ``pdf`` (see :func:`producer_of`)."""
+    return producer_of(_open(pdf))
+
+
+def page_grids(pdf: Path, limits: Limits | None = None) -> list[list[list[Cell]]]:
+    """Every page as rows of cells (what the readers and the layouts see)."""
+    return _grids(pdf, len(_open(pdf).pages), limits)
+
+
+def best_template(templates: Sequence[Template], text: str, producer: str | None) -> Template | None:
+    """The template that recognises ``text`` best: hand-written ones (keywords) first, then the largest share."""
+    best, best_score = None, 0.0
+    for template in templates:
+        score = template.score(text, producer)
+        if score > best_score:
+            best, best_score = template, score
+    return best
 
 
 def read_text(pdf: Path, limits: Limits | None = None) -> list[str]:
@@ -85,12 +115,13 @@ def _grids(pdf: Path, pages: int, limits: Limits | None) -> list[list[list[Cell]
     return grids
 
 
-def invoice_ranges(texts: Sequence[str], templates: Sequence[Template] = ()) -> list[tuple[int, int]]:
+def invoice_ranges(texts: Sequence[str], templates: Sequence[Template] = (),
+                   grids: Sequence[list[list[Cell]]] = (), producer: str | None = None) -> list[tuple[int, int]]:
     """Split pages into invoices by their invoice numbers: (first, last) page pairs, 1-based, covering all pages."""
     ranges: list[tuple[int, int]] = []
     current: str | None = None
     for number, text in enumerate(texts, 1):
-        found = _page_number(text, templates)
+        found = _page_number(text, templates, grids[number - 1] if grids else [], producer)
         if ranges and (found is None or current is None or found.casefold() == current.casefold()):
             ranges[-1] = (ranges[-1][0], number)
             current = current or found
@@ -100,18 +131,19 @@ def invoice_ranges(texts: Sequence[str], templates: Sequence[Template] = ()) -> 
     return ranges
 
 
-def _page_number(text: str, templates: Sequence[Template]) -> str | None:
-    for template in templates:
-        if "invoice_number" in template.fields and template.matches(text):
-            found = template.read(text).get("invoice_number")
-            if found is not None:
-                return str(found.value)
+def _page_number(text: str, templates: Sequence[Template], rows: Sequence[Sequence[Cell]],
+                 producer: str | None) -> str | None:
+    template = best_template([t for t in templates if "invoice_number" in t.field_names], text, producer)
+    if template is not None:
+        found = template.read(text, rows).get("invoice_number")
+        if found is not None:
+            return str(found.value)
     return invoice_number(text)
 
 
 def _invoice(texts: Sequence[str], grids: Sequence[list[list[Cell]]], first: int, last: int,
-             templates: Sequence[Template], companies: Sequence[Company], default_currency: str | None
-             ) -> InvoiceFields:
+             templates: Sequence[Template], companies: Sequence[Company], default_currency: str | None,
+             producer: str | None = None) -> InvoiceFields:
     pages = [(number, texts[number - 1]) for number in range(first, last + 1)]
     lines = lines_of(pages)
     rows = [row for grid in grids[first - 1:last] for row in grid]
@@ -120,9 +152,9 @@ def _invoice(texts: Sequence[str], grids: Sequence[list[list[Cell]]], first: int
                       default_currency)
     found = decision.found
     text = "\n".join(page for _number, page in pages)
-    template = next((t for t in templates if t.matches(text)), None)
-    if template is not None:
-        found.update(template.read(text))
+    template = best_template(templates, text, producer)
+    read = template.read(text, rows) if template is not None else {}
+    found.update(read)
     values: dict[str, object] = {}
     sources: dict[str, dict[str, object]] = {}
     for name in FIELD_NAMES:
@@ -133,11 +165,19 @@ def _invoice(texts: Sequence[str], grids: Sequence[list[list[Cell]]], first: int
         values[name] = item.value
         sources[name] = {"source": item.source, "confidence": round(item.confidence, 2)}
     ready, not_ready = decision.ready, decision.not_ready
-    if template is not None:  # a person wrote the template for this layout: what it reads is as sure as it says
+    if template is not None and template.learned:
+        # Learned from a person's correction: each field it reads is as sure as the correction; a field
+        # whose label is missing on this page is the general reader's, and holds the invoice by itself.
+        missed = tuple(f"The {name.replace('_', ' ')} was not where the layout {template.name} has it."
+                       for name in template.field_names if name not in read)
+        not_ready = missed + tuple(not_ready_reasons(found))
+        ready = not not_ready
+    elif template is not None:  # a person wrote the template for this layout: what it reads is as sure as it says
         missing = [name for name in ("invoice_number", "issue_date", "total", "currency") if values.get(name) is None]
         ready, not_ready = not missing, tuple(f"The {name.replace('_', ' ')} could not be read." for name in missing)
     return InvoiceFields(pages=(first, last), sources=sources, credit_note=decision.credit_note,
                          buyer_ids=decision.buyer_ids, ready_to_send=ready, not_ready=not_ready,
+                         layout=template.name if template is not None and read else None,
                          **values)  # type: ignore[arg-type]
 
 

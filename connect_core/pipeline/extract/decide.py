@@ -103,7 +103,7 @@ def decide(line_found: dict[str, Found], grid: Sequence[Candidate], rows: Sequen
         if name in line_found:
             found[name] = line_found[name]
     buyer_ids = _own_company(found, text, companies)
-    reasons = _not_ready(found)
+    reasons = not_ready_reasons(found)
     return Decision(found, credit_note, buyer_ids, not reasons, tuple(reasons))
 
 
@@ -203,7 +203,8 @@ def _is_company(name: str, companies: Sequence[Company]) -> bool:
     return any(company.name.casefold() in folded or folded in company.name.casefold() for company in companies)
 
 
-def _not_ready(found: dict[str, Found]) -> list[str]:
+def not_ready_reasons(found: dict[str, Found]) -> list[str]:
+    """Why the fields sending needs are not sure enough: one sentence per missing or doubtful field."""
     reasons = []
     for field, name in NAMES.items():
         item = found.get(field)

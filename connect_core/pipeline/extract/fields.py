@@ -64,6 +64,8 @@ class InvoiceFields:
     """Every field sending needs is certain enough to send without a person (see :mod:`.confidence`)."""
     not_ready: tuple[str, ...] = ()
     """Why not ready: one sentence per missing or doubtful field."""
+    layout: str | None = None
+    """The template (layout) that read some of the fields, if one did."""
 
     def field(self, name: str) -> FieldValue:
         """One field as text (dates ISO, the total a decimal string) with its source and confidence."""
@@ -88,4 +90,5 @@ class InvoiceFields:
             "buyer_ids": dict(self.buyer_ids),
             "ready_to_send": self.ready_to_send,
             "not_ready": list(self.not_ready),
+            "layout": self.layout,
         }

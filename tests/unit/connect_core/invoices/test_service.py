@@ -353,13 +353,13 @@ def test_invoice_detail_gives_fields_with_their_source_the_print_job_the_history
     assert (detail.job.id, detail.job.user, detail.job.door) == (detail.invoice.job_id, "CLEO-PC", "import")
     assert [e.to_state for e in detail.history if e.to_state] == ["received", "converted", "ready"]
     assert detail.history[0].who == "CLEO-PC"
-    assert detail.actions == actions_for(detail.invoice) == ("delete",)
+    assert detail.actions == actions_for(detail.invoice) == ("correct", "delete")
 
 
 def test_invoice_detail_of_a_document_without_fields_has_no_values_and_no_sources(corpus: Corpus) -> None:
     detail = service.invoice_detail(corpus.office.db, corpus.ids["g"], CLEO)
     assert all(f.value is None and f.source is None for f in detail.fields)
-    assert detail.actions == ("approve", "delete")
+    assert detail.actions == ("correct", "approve", "delete")
     assert detail.history[-1].to_state == "needs-attention"
 
 
@@ -619,7 +619,7 @@ def test_a_deleted_invoice_refuses_every_action_saying_nothing_can_be_done(
 def test_refusal_words_say_what_the_invoice_can_do_instead(office: tuple[Office, dict[str, int]]) -> None:
     store, ids = office
     ready = service.get_invoice(store.db, ids["a"])
-    assert refusal(ready, "approve") == f"invoice {ids['a']} is ready; it can be: delete"
+    assert refusal(ready, "approve") == f"invoice {ids['a']} is ready; it can be: correct, delete"
     held = service.get_invoice(store.db, ids["g"])
     assert refusal(held, "resend").startswith(f"invoice {ids['g']} was never sent; it needs attention (")
     assert refusal(held, "resend").endswith("): approve it")

@@ -1,0 +1,31 @@
+"""The layout files in ``<data dir>/templates`` and what the store keeps about them.
+
+Shared by the pipeline (which reads through them and counts each use) and the correction
+service (:mod:`.correct`, which learns, renames and deletes them).  A file is the layout; the
+``layouts`` row beside it says where a learned one came from and how often it has read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from sqlalchemy import Connection, insert, update
+
+from connect_core.pipeline.extract.templates import Template, TemplateFile, load_template_files
+from connect_core.store.schema import layouts
+
+__all__ = ["Template", "TemplateFile", "folder_of", "load_template_files", "note_use"]
+
+
+def folder_of(data_dir: Path) -> Path:
+    """Where the layouts live: ``<data dir>/templates``."""
+    return data_dir / "templates"
+
+
+def note_use(conn: Connection, file: str, now: dt.datetime) -> None:
+    """Count one invoice read through the layout in ``file`` (a row is made for a hand-written one)."""
+    done = conn.execute(update(layouts).where(layouts.c.file == file)
+                        .values(reads=layouts.c.reads + 1, last_used_at=now))
+    if done.rowcount == 0:
+        conn.execute(insert(layouts).values(file=file, reads=1, last_used_at=now))
