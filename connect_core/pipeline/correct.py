@@ -43,10 +43,17 @@ from connect_core.invoices.history import record, transition
 from connect_core.invoices.model import Invoice
 from connect_core.invoices.states import State
 from connect_core.pipeline.extract import ExtractError, page_grids, pdf_producer, read_invoices
-from connect_core.pipeline.extract.grid import Cell, plain_lines
+from connect_core.pipeline.extract.grid import plain_lines
 from connect_core.pipeline.extract.learn import LearnedPage, learn_layout
 from connect_core.pipeline.extract.reader import conventions, lines_of
-from connect_core.pipeline.extract.templates import Template, TemplateFile, load_template_files, template_data
+from connect_core.pipeline.extract.templates import (
+    EXTRA_DATE_FORMATS,
+    Template,
+    TemplateFile,
+    formatted_dates,
+    load_template_files,
+    template_data,
+)
 from connect_core.pipeline.extract.values import ISO_CURRENCIES, currency_code, find_amounts, find_dates
 from connect_core.pipeline.layouts import folder_of, note_use
 from connect_core.pipeline.validate import Candidate, Policy, duplicate_of, run_checks, verdict
@@ -115,6 +122,8 @@ class Correction:
     """Waiting invoices read again through the learned layout."""
     moved: tuple[int, ...] = ()
     """Of those, the ones that left *Needs attention*."""
+    not_on_page: tuple[str, ...] = ()
+    """Corrected fields whose value the page does not print (a typing error?): not learned."""
 
     def summary(self) -> str:
         """One line for the command line and the page's notice."""
@@ -126,6 +135,9 @@ class Correction:
             line += f", {len(self.moved)} moved on." if self.moved else "."
         else:
             line += f" No layout learned: {self.nothing_learned}"
+        if self.not_on_page:
+            line += (f" Not printed on the page, so not learned: {', '.join(self.not_on_page)}"
+                     " (check the value typed).")
         return line
 
     def to_json(self) -> dict[str, Any]:
@@ -134,6 +146,7 @@ class Correction:
             "changed": {name: [_text(old), _text(new)] for name, (old, new) in self.changed.items()},
             "layout": self.layout, "learned_fields": list(self.learned_fields),
             "nothing_learned": self.nothing_learned, "reread": list(self.reread), "moved": list(self.moved),
+            "not_on_page": list(self.not_on_page),
         }
 
 
@@ -194,38 +207,24 @@ def _correctable(conn: Connection, invoice_id: int, actor: Actor) -> tuple[Invoi
     return invoice, row
 
 
-@dataclass(frozen=True)
-class _Page:
-    """An invoice's pages as read for a correction (empty when its PDF has no readable text)."""
-
-    rows: list[list[Cell]]
-    producer: str | None
-    date_order: str
-    decimal: str | None
-
-    @property
-    def text(self) -> str:
-        return plain_lines(self.rows)
-
-
 def _pdf(spool: Spool, invoice: Invoice) -> Path:
     return spool.job_dir(invoice.document_uuid) / invoice.pdf_name
 
 
-def _page(spool: Spool, invoice: Invoice, limits: Limits | None) -> _Page:
+def _page(spool: Spool, invoice: Invoice, limits: Limits | None) -> LearnedPage:
     pdf = _pdf(spool, invoice)
     try:
         grids = page_grids(pdf, limits)
         producer = pdf_producer(pdf)
     except ExtractError as error:
         log.info("invoice %d: its page text cannot be read for the correction: %s", invoice.id, error)
-        return _Page([], None, "dmy", None)
+        return LearnedPage([], None, "dmy", None)
     if invoice.pdf_name == pdf.parent.joinpath("document.pdf").name and invoice.last_page:
         grids = grids[invoice.first_page - 1:invoice.last_page]
     rows = [row for grid in grids for row in grid]
     text = plain_lines(rows)
     order, decimal = conventions(lines_of([(1, text)]))
-    return _Page(rows, producer, order, decimal)
+    return LearnedPage(rows, producer, order, decimal)
 
 
 def _shown(value: Any) -> str:
@@ -288,9 +287,9 @@ def _date(name: str, text: str, strict: bool, order: str) -> dt.date:
             return dt.date.fromisoformat(text)
         except ValueError:
             pass
-    elif not strict:
-        found = [(when, start, end) for when, start, end in find_dates(text, order)]
-        if len(found) == 1 and found[0][1] == 0 and found[0][2] == len(text):
+    elif not strict:  # as the page prints it: the general reader's spellings, then those a layout can learn
+        found = [*find_dates(text, order)] or [*formatted_dates(text, EXTRA_DATE_FORMATS)]
+        if len(found) == 1 and found[0][1] == 0 and found[0][2] >= len(text.rstrip(".")):
             return found[0][0]
     example = "YYYY-MM-DD, such as 2026-12-31" if strict else \
         f"YYYY-MM-DD or as the page prints it, such as {'31.12.2026' if order == 'dmy' else '12/31/2026'}"
@@ -319,6 +318,8 @@ def correct(db: Database, spool: Spool, config: Config, invoice_id: int, values:
         invoice, row = _correctable(conn, invoice_id, actor)
     if not values:
         raise FieldError("values", f"give at least one field to correct ({', '.join(FIELDS)})")
+    if strict:  # dates and amounts as the command line takes them: no need to read the page to check them
+        parse_values(values, strict=True)
     limits = conversion_limits(config)
     page = _page(spool, invoice, limits)
     typed = parse_values(values, strict=strict, decimal=page.decimal or ".", date_order=page.date_order)
@@ -326,7 +327,7 @@ def correct(db: Database, spool: Spool, config: Config, invoice_id: int, values:
                if getattr(invoice, name) != value}
     final = {name: getattr(invoice, name) for name in FIELDS} | typed
     folder = templates_dir(spool)
-    learned, nothing = _learn(folder, invoice, row, page, final, changed, learn)
+    learned, nothing, unplaced = _learn(folder, invoice, row, page, final, changed, learn)
     now = utcnow()
     policy = policy_of(config)
     with db.writer.begin() as conn:
@@ -350,11 +351,12 @@ def correct(db: Database, spool: Spool, config: Config, invoice_id: int, values:
         state = _recheck(conn, invoice_id, current_row, final, missing, policy, now, who=actor.name,
                          has_text=True)
     if learned is None:
-        return Correction(invoice_id, changed, state, nothing_learned=nothing)
+        return Correction(invoice_id, changed, state, nothing_learned=nothing, not_on_page=unplaced)
     template, file = learned
     reread, moved = reread_waiting(db, spool, config, template, file, exclude=invoice_id,
                                    learned_from=invoice_id, learned_by=actor.name)
-    return Correction(invoice_id, changed, state, template.name, template.field_names, "", reread, moved)
+    return Correction(invoice_id, changed, state, template.name, template.field_names, "", reread, moved,
+                      unplaced)
 
 
 def _sources(stored: str | None) -> dict[str, Any]:
@@ -365,26 +367,28 @@ def _sources(stored: str | None) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def _learn(folder: Path, invoice: Invoice, row: Any, page: _Page, final: dict[str, object],
-           changed: Mapping[str, Any], learn: bool) -> tuple[tuple[Template, str] | None, str]:
-    """Learn (or improve) the invoice's layout; returns (template, file name) or None with why not."""
+def _learn(folder: Path, invoice: Invoice, row: Any, page: LearnedPage, final: dict[str, object],
+           changed: Mapping[str, Any], learn: bool) -> tuple[tuple[Template, str] | None, str, tuple[str, ...]]:
+    """Learn (or improve) the invoice's layout: ((template, file name) or None, why not, changed fields the page
+    does not print)."""
     if not learn:
-        return None, "not asked to (--no-learn)."
+        return None, "not asked to (--no-learn).", ()
     if not changed:
-        return None, "the values given are the ones already read, so there is nothing new to learn."
+        return None, "the values given are the ones already read, so there is nothing new to learn.", ()
     if not page.rows:
-        return None, "the invoice has no page text to learn a layout from."
+        return None, "the invoice has no page text to learn a layout from.", ()
     base_file = _learned_file_of(folder, row.fields)
     base = base_file.template if base_file is not None else None
     name = base.name if base is not None else _new_name(folder, page, invoice.id)
-    taught = learn_layout(LearnedPage(page.rows, page.producer, page.date_order, page.decimal), final, name, base)
+    taught = learn_layout(page, final, name, base)
+    unplaced = tuple(name for name in taught.unanchored if name in changed)
     if taught.template is None:
-        return None, taught.reason + "."
+        return None, taught.reason + ".", unplaced
     if taught.template.score(page.text, page.producer) <= 0:
-        return None, "its printed text is not enough to recognise the layout again."
+        return None, "its printed text is not enough to recognise the layout again.", unplaced
     file = base_file.path.name if base_file is not None else _new_file(folder, invoice.id)
     _write(folder / file, taught.template, f"Learned by Pagero Connect from invoice {invoice.id}.")
-    return (taught.template, file), ""
+    return (taught.template, file), "", unplaced
 
 
 def _learned_file_of(folder: Path, stored: str | None) -> TemplateFile | None:
@@ -402,7 +406,7 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")[:40].strip("-")
 
 
-def _new_name(folder: Path, page: _Page, invoice_id: int) -> str:
+def _new_name(folder: Path, page: LearnedPage, invoice_id: int) -> str:
     first = next((cell.text for row in page.rows for cell in row if not any(c.isdigit() for c in cell.text)), "")
     base = f"{_slug(first) or 'layout'}-{invoice_id}"
     taken = {item.template.name.casefold() for item in _layouts(folder) if item.template is not None}
@@ -486,6 +490,8 @@ def reread_waiting(db: Database, spool: Spool, config: Config, template: Templat
         invoice = Invoice.from_row(row)
         if invoice.state is State.NEEDS_ATTENTION and "correct" not in actions_for(invoice):
             continue  # held by an upload error, not by its fields
+        if _corrected(row.fields):
+            continue  # a person set its fields: a layout never reads over them
         fields = _read_through(spool, invoice, template, templates, config, limits)
         if fields is None:
             continue
@@ -507,6 +513,11 @@ def reread_waiting(db: Database, spool: Spool, config: Config, template: Templat
         if invoice.state is State.NEEDS_ATTENTION and state is not State.NEEDS_ATTENTION:
             moved.append(invoice.id)
     return tuple(reread), tuple(moved)
+
+
+def _corrected(stored: str | None) -> bool:
+    return any(isinstance(info, dict) and str(info.get("source", "")).startswith("corrected by ")
+               for info in _sources(stored).values())
 
 
 def _read_through(spool: Spool, invoice: Invoice, template: Template, templates: Sequence[Template],

@@ -97,7 +97,8 @@ def _above(page: canvas.Canvas, inv: UnreadInvoice) -> None:
     page.drawString(340, y - 20, f"Endsumme {inv.currency}")
     page.drawRightString(530, y - 20, _de(inv.total))
     page.setFont("Helvetica", 7)
-    page.drawString(56, 60, "Kessler Feinmechanik KG · Sitz Aalen · Kreissparkasse Ostalb · IBAN DE12 6145 0050 0000 1234 56")
+    page.drawString(56, 60, "Kessler Feinmechanik KG · Sitz Aalen · Kreissparkasse Ostalb · "
+                            "IBAN DE12 6145 0050 0000 1234 56")
 
 
 def _magyar(page: canvas.Canvas, inv: UnreadInvoice) -> None:
@@ -175,7 +176,8 @@ def series(layout: str, count: int, start: int = 1) -> list[UnreadInvoice]:
     made = []
     for n in range(start, start + count):
         issued = dt.date(2026, 1 + n % 12, 1 + (7 * n) % 27)
-        items = tuple((f"Item {k} of order {n}", Decimal(100 * n + 17 * k) + Decimal("0.45")) for k in range(1, 1 + n % 3 + 1))
+        items = tuple((f"Item {k} of order {n}", Decimal(100 * n + 17 * k) + Decimal("0.45"))
+                      for k in range(1, 1 + n % 3 + 1))
         total = sum((amount for _text, amount in items), Decimal("0"))
         made.append(UnreadInvoice(f"{prefix}{7000 + 37 * n}", issued, issued + dt.timedelta(days=30), total,
                                   buyers[n % len(buyers)], items=items))

@@ -22,7 +22,7 @@ from pypdf import PdfReader
 from pypdf.errors import PyPdfError
 
 from connect_core.config import Company
-from connect_core.pipeline.extract.decide import decide, not_ready_reasons
+from connect_core.pipeline.extract.decide import READY, decide, not_ready_reasons
 from connect_core.pipeline.extract.facturx import embedded_xml, read_xml
 from connect_core.pipeline.extract.fields import FIELD_NAMES, ExtractError, FieldValue, Found, InvoiceFields
 from connect_core.pipeline.extract.grid import Cell, candidates, cells_of, plain_lines
@@ -64,6 +64,10 @@ def read_invoices(pdf: Path, templates: Sequence[Template] | None = None, compan
     producer = producer_of(reader)
     return [_invoice(texts, grids, first, last, templates, companies, default_currency, producer)
             for first, last in invoice_ranges(texts, templates, grids, producer)]
+
+
+#: The fields an invoice is not sent without (a learned layout that misses one of them holds the invoice).
+REQUIRED = ("invoice_number", "issue_date", "currency", "total")
 
 
 def producer_of(reader: PdfReader) -> str | None:
@@ -151,6 +155,7 @@ def _invoice(texts: Sequence[str], grids: Sequence[list[list[Cell]]], first: int
     decision = decide(read_fields(lines), candidates(rows, order, decimal), rows, decimal, companies,
                       default_currency)
     found = decision.found
+    general = dict(found)
     text = "\n".join(page for _number, page in pages)
     template = best_template(templates, text, producer)
     read = template.read(text, rows) if template is not None else {}
@@ -168,9 +173,15 @@ def _invoice(texts: Sequence[str], grids: Sequence[list[list[Cell]]], first: int
     if template is not None and template.learned:
         # Learned from a person's correction: each field it reads is as sure as the correction; a field
         # whose label is missing on this page is the general reader's, and holds the invoice by itself.
+        # (only the fields sending needs: a page without a due date or a buyer line is not held for it)
         missed = tuple(f"The {name.replace('_', ' ')} was not where the layout {template.name} has it."
-                       for name in template.field_names if name not in read)
-        not_ready = missed + tuple(not_ready_reasons(found))
+                       for name in template.field_names if name not in read and name in REQUIRED)
+        # Where the page's own labels give another value for sure, a person decides which is right.
+        disputed = tuple(f"The layout {template.name} reads the {name.replace('_', ' ')} as {_shown(read[name].value)};"
+                         f" the page's labels say {_shown(general[name].value)}."
+                         for name in REQUIRED if name in read and name in general
+                         and general[name].confidence >= READY and general[name].value != read[name].value)
+        not_ready = missed + disputed + tuple(not_ready_reasons(found))
         ready = not not_ready
     elif template is not None:  # a person wrote the template for this layout: what it reads is as sure as it says
         missing = [name for name in ("invoice_number", "issue_date", "total", "currency") if values.get(name) is None]
@@ -179,6 +190,10 @@ def _invoice(texts: Sequence[str], grids: Sequence[list[list[Cell]]], first: int
                          buyer_ids=decision.buyer_ids, ready_to_send=ready, not_ready=not_ready,
                          layout=template.name if template is not None and read else None,
                          **values)  # type: ignore[arg-type]
+
+
+def _shown(value: object) -> str:
+    return value.isoformat() if isinstance(value, dt.date) else str(value)
 
 
 def _typed(name: str, value: object) -> bool:

@@ -33,6 +33,7 @@ from connect_core.pipeline.extract.templates import (
     Anchor,
     Fingerprint,
     Template,
+    column_partner,
     formatted_dates,
     label_cells,
     read_anchor,
@@ -73,14 +74,31 @@ class Learned:
     """Fields with a value for which no label on the page reads it back."""
 
 
-def page_of(rows: Sequence[Sequence[Cell]], producer: str | None, date_order: str, decimal: str | None
-            ) -> LearnedPage:
-    return LearnedPage([list(row) for row in rows], producer, date_order, decimal)
-
-
 def learn_layout(page: LearnedPage, values: Mapping[str, object], name: str,
                  base: Template | None = None) -> Learned:
     """A template reading ``values`` from ``page``, named ``name`` (``base``'s anchors kept where not relearned)."""
+    order = base.date_order if base is not None else page.date_order
+    anchors, formats, unanchored = _anchor_all(page, values, base, order)
+    dates = [field for field in ("issue_date", "due_date") if values.get(field) is not None]
+    if any(field in unanchored for field in dates):  # 03/05/2024: the corrected date says which way it reads
+        other = "mdy" if order == "dmy" else "dmy"
+        tried = _anchor_all(page, values, base, other)
+        if len(tried[0]) > len(anchors):
+            (anchors, formats, unanchored), order = tried, other
+    if not anchors:
+        return Learned(None, (), "no printed label on the page leads to the values given", tuple(unanchored))
+    fingerprint = fingerprint_of(page, values)
+    if fingerprint is None:
+        return Learned(None, (), "the page has too little fixed text to recognise its layout again",
+                       tuple(unanchored))
+    template = Template(name, (), {}, tuple(formats), page.decimal, anchors, fingerprint, order)
+    return Learned(template, template.field_names, "", tuple(unanchored))
+
+
+def _anchor_all(page: LearnedPage, values: Mapping[str, object], base: Template | None, order: str
+                ) -> tuple[dict[str, Anchor], list[str], list[str]]:
+    """An anchor for every field with a value that one reads back, the date formats used, the fields without."""
+    page = LearnedPage(page.rows, page.producer, order, page.decimal)
     anchors: dict[str, Anchor] = dict(base.anchors) if base is not None else {}
     formats = list(base.date_formats) if base is not None else []
     unanchored = []
@@ -99,14 +117,7 @@ def learn_layout(page: LearnedPage, values: Mapping[str, object], name: str,
             anchors.pop(field, None)
         else:
             anchors[field] = anchor
-    if not anchors:
-        return Learned(None, (), "no printed label on the page leads to the values given", tuple(unanchored))
-    fingerprint = fingerprint_of(page, values)
-    if fingerprint is None:
-        return Learned(None, (), "the page has too little fixed text to recognise its layout again",
-                       tuple(unanchored))
-    template = Template(name, (), {}, tuple(formats), page.decimal, anchors, fingerprint, page.date_order)
-    return Learned(template, template.field_names, "", tuple(unanchored))
+    return anchors, formats, unanchored
 
 
 def best_anchor(page: LearnedPage, field: str, value: object, formats: Sequence[str] = ()) -> Anchor | None:
@@ -191,26 +202,33 @@ def _spans(text: str, field: str, value: object, formats: Sequence[str]) -> Iter
 
 
 def _is_label(text: str) -> bool:
+    """Printed text that can anchor a value: letters (or "n.", "#"), no digits, and not only a currency."""
+    if re.fullmatch(r"\s*(?:#|№|n[°º.]?|no\.?|nr\.?)\s*:?\s*", text, re.IGNORECASE):
+        return True
     text = text.strip(" :#.-|")
-    return len(_LETTERS.findall(text)) >= 2 and not any(c.isdigit() for c in text)
+    if len(_LETTERS.findall(text)) < 2 or any(c.isdigit() for c in text):
+        return False
+    return re.fullmatch(r"(?:[A-Z]{3}|[€$£¥]|kr|zł)", text) is None
 
 
 def _anchors_for(rows: Sequence[Sequence[Cell]], index: int, cell: Cell, start: int, end: int, field: str,
                  value: object) -> Iterator[Anchor]:
-    pattern = _shape(str(value)) if field == "invoice_number" else None
+    pattern = None  # an invoice number's shape varies too often (credit notes, new years) to be required
     before = cell.text[:start].rstrip(" :#.-–")
     if before and _is_label(before):
         yield _numbered(rows, Anchor(" ".join(before.split()), "after", pattern=pattern), cell)
     if before.strip():
         return  # the value is inside a longer text: only its own cell's start can lead to it
     row = rows[index]
-    left = [other for other in row if other.end <= cell.start]
-    if left and _is_label(left[-1].text):
-        yield _numbered(rows, Anchor(_label_text(left[-1].text), "right", pattern=pattern), left[-1])
+    for left in reversed([other for other in row if other.end <= cell.start]):
+        if _is_label(left.text):
+            yield _numbered(rows, Anchor(_label_text(left.text), "right", pattern=pattern), left)
+            break
+        if any(c.isdigit() for c in left.text):
+            break  # another value stands between: the label is not this one's
     above = 0
     for row_above in reversed(rows[max(0, index - MAX_ROWS_BELOW):index]):
-        over = next((other for other in row_above if other.page == cell.page
-                     and other.start < cell.end + 2 and other.end > cell.start - 2), None)
+        over = column_partner(row, [other for other in row_above if other.page == cell.page], cell)
         if over is None:
             continue
         above += 1
@@ -228,16 +246,6 @@ def _numbered(rows: Sequence[Sequence[Cell]], anchor: Anchor, label_cell: Cell) 
     cells = [cell for cell, _end in label_cells(rows, anchor)]
     nth = cells.index(label_cell) if label_cell in cells else 0
     return Anchor(anchor.label, anchor.at, anchor.row, nth, anchor.pattern)
-
-
-def _shape(value: str) -> re.Pattern[str] | None:
-    """An invoice number's shape: runs of letters and of digits, other characters as printed."""
-    parts = []
-    for run in re.finditer(r"[A-Za-z]+|\d+|.", value):
-        text = run.group()
-        parts.append("[A-Za-z]+" if text.isalpha() and text.isascii() else r"\d+" if text.isdigit()
-                     else re.escape(text))
-    return re.compile("".join(parts), re.MULTILINE) if parts else None
 
 
 def _known_label(field: str, label: str) -> bool:

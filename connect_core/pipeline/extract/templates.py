@@ -71,6 +71,7 @@ MAX_ROWS_BELOW = 12
 DEFAULT_SHARE = 0.6
 KEYS = {"name", "keywords", "fields", "date_formats", "decimal_separator", "date_order", "fingerprint"}
 _TOKEN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9./\-_]*[A-Za-z0-9])?")
+_SPACED_NUMBER = re.compile(r"[A-Za-z0-9][A-Za-z0-9./\-_]*(?: ?[/-] ?[A-Za-z0-9][A-Za-z0-9./\-_]*)+")
 
 
 @dataclass(frozen=True)
@@ -211,7 +212,8 @@ class Template:
 def label_pattern(label: str) -> re.Pattern[str]:
     """A label as printed at the start of a cell: its words with any spacing, any case, an optional colon."""
     words = r"\s+".join(re.escape(word) for word in label.split())
-    return re.compile(rf"^\s*{words}\s*:?", re.IGNORECASE)
+    edge = r"(?!\w)" if label[-1:].isalnum() else ""
+    return re.compile(rf"^\s*{words}{edge}\s*:?", re.IGNORECASE)
 
 
 def label_cells(rows: Sequence[Sequence[Cell]], anchor: Anchor) -> list[tuple[Cell, int]]:
@@ -268,21 +270,56 @@ def value_of(name: str, text: str, order: str = "dmy", decimal: str | None = Non
     if name == "currency":
         return next(iter(find_currencies(text)), None)
     if name == "invoice_number":
-        match = (pattern or _TOKEN).search(text)
-        return match.group() if match is not None and any(c.isdigit() for c in match.group()) else None
+        if pattern is not None:
+            match = re.search(rf"(?<![\w/-])(?:{pattern.pattern})(?![\w/-])", text)
+            return match.group() if match is not None else None
+        if _SPACED_NUMBER.fullmatch(text) and any(c.isdigit() for c in text):
+            return " ".join(text.split())  # the whole text is one number: "018304 / 28865"
+        return next((token.group() for token in _TOKEN.finditer(text) if any(c.isdigit() for c in token.group())),
+                    None)
     return " ".join(text.split()) or None
 
 
+#: How far (in characters) a value may stand beside its column's label and still be under it.
+COLUMN_SLACK = 12
+
+
+def _apart(a: Cell, b: Cell) -> int:
+    """How far apart two cells' columns are: 0 when they overlap, else the nearest of their starts, ends or middles
+    (a left-aligned header over right-aligned amounts lines up by neither edge alone)."""
+    if a.start < b.end and b.start < a.end:
+        return 0
+    return min(abs(a.start - b.start), abs(a.end - b.end), abs((a.start + a.end) - (b.start + b.end)) // 2)
+
+
+def nearest_cell(row: Sequence[Cell], target: Cell) -> Cell | None:
+    """The cell of ``row`` whose columns are nearest ``target``'s, if near enough."""
+    best = min(row, key=lambda cell: _apart(cell, target), default=None)
+    return best if best is not None and _apart(best, target) <= COLUMN_SLACK else None
+
+
+def column_partner(row: Sequence[Cell], other_row: Sequence[Cell], cell: Cell) -> Cell | None:
+    """The cell of ``other_row`` in ``cell``'s column (``cell`` is in ``row``), or None.
+
+    Two rows with as many cells are a table's header and values: they pair by position.
+    Otherwise each must be the other's nearest cell, so that a value stays out of its
+    neighbour's column.
+    """
+    if len(row) == len(other_row) and len(row) > 1:
+        return other_row[row.index(cell)] if cell in row else None
+    partner = nearest_cell(other_row, cell)
+    return partner if partner is not None and nearest_cell(row, partner) is cell else None
+
+
 def _cells_below(rows: Sequence[Sequence[Cell]], label: Cell) -> Iterator[Cell]:
-    """The cells under ``label`` on its page whose columns overlap it, nearest first."""
+    """The cells under ``label`` in its column on its page, nearest first."""
     index = next((n for n, row in enumerate(rows) if row and row[0].row == label.row), None)
     if index is None:
         return
     for row in rows[index + 1:index + 1 + MAX_ROWS_BELOW]:
-        for cell in row:
-            if cell.page == label.page and cell.start < label.end + 2 and cell.end > label.start - 2:
-                yield cell
-                break
+        cell = column_partner(rows[index], [cell for cell in row if cell.page == label.page], label)
+        if cell is not None:
+            yield cell
 
 
 def read_anchor(rows: Sequence[Sequence[Cell]], name: str, anchor: Anchor, order: str = "dmy",
@@ -298,11 +335,12 @@ def read_anchor(rows: Sequence[Sequence[Cell]], name: str, anchor: Anchor, order
 
     if anchor.at in ("after", "right"):
         rest = value(cell.text[end:])
-        if rest is not None or anchor.at == "after":
+        if rest is not None:
             return rest
         row = next((r for r in rows if r and r[0].row == cell.row), [])
-        after = [other for other in row if other.start > cell.start]
-        return value(after[0].text) if after else None
+        # the first cell to its right holding such a value (a currency sign may stand between)
+        return next((found for other in row if other.start > cell.start
+                     if (found := value(other.text)) is not None), None)
     below = list(_cells_below(rows, cell))
     return value(below[anchor.row - 1].text) if len(below) >= anchor.row else None
 

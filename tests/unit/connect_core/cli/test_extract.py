@@ -9,7 +9,7 @@ from tests.support.cli import cli
 from tests.support.corpus import Sample, concatenate
 
 KEYS = {"invoice_number", "issue_date", "due_date", "currency", "total", "seller", "buyer", "pages", "sources",
-        "credit_note", "buyer_ids", "ready_to_send", "not_ready"}
+        "credit_note", "buyer_ids", "ready_to_send", "not_ready", "layout"}
 
 
 def test_extract_json_prints_only_a_list_of_invoices(corpus: list[Sample], data_root: Path) -> None:

@@ -179,6 +179,27 @@ def test_the_form_gives_current_values_the_page_text_and_how_the_page_prints_num
     # As the page prints them: 31.12.2026 and 1.234,50 are accepted from the form, not from the command line.
     typed = parse_values({"issue_date": "31.12.2026", "total": "1.234,50"}, strict=False, decimal=",")
     assert typed == {"issue_date": dt.date(2026, 12, 31), "total": Decimal("1234.50")}
+    # A Hungarian date as printed (year first, with dots) is taken from the form too.
+    assert parse_values({"due_date": "2026.03.05."}, strict=False) == {"due_date": dt.date(2026, 3, 5)}
+
+
+def test_a_corrected_value_the_page_does_not_print_is_not_learned_and_the_summary_says_so(office: Office) -> None:
+    made = series("magyar", 1)
+    invoice_id = _print(office, "magyar", made[0])
+    typo = _values(made[0]) | {"total": str(made[0].total + 9)}
+    done = correct(office.db, office.spool, office.config, invoice_id, typo, ANNA, strict=True)
+    assert done.layout is not None and "total" not in done.learned_fields and done.not_on_page == ("total",)
+    assert "Not printed on the page, so not learned: total (check the value typed)." in done.summary()
+
+
+def test_a_layout_learned_later_never_reads_over_a_persons_correction(office: Office) -> None:
+    made = series("unusual", 2)
+    ids = [_print(office, "unusual", invoice) for invoice in made]
+    mine = _values(made[0]) | {"buyer": "Someone Else Ltd"}
+    correct(office.db, office.spool, office.config, ids[0], mine, ANNA, learn=False, strict=True)
+    done = correct(office.db, office.spool, office.config, ids[1], _values(made[1]), ANNA, strict=True)
+    assert done.layout is not None and done.reread == ()
+    assert _row(office, ids[0]).buyer == "Someone Else Ltd"
 
 
 @pytest.mark.parametrize(("values", "field", "words"), [
@@ -209,7 +230,8 @@ def test_an_invoice_already_sent_cannot_be_corrected(data_root: Path) -> None:
         job = office.print(invoice_pdf(office.root / "a.pdf", "RE-2026-0001", "10,00"))
         (row,) = office.invoices(job)
         assert State(row.state) is State.QUEUED
-        with pytest.raises(NotAllowed, match=rf"invoice {row.id} was already sent \(queued\): only an invoice not sent"):
+        sent = rf"invoice {row.id} was already sent \(queued\): only an invoice not sent"
+        with pytest.raises(NotAllowed, match=sent):
             correct(office.db, office.spool, office.config, row.id, {"total": "11.00"}, ANNA, strict=True)
     finally:
         office.db.dispose()
