@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import sys
 
-from connect_core.cli import invoices, system, users
+from connect_core.cli import invoices, layouts, system, users
 from connect_core.cli.common import CliParser, Handler, one_line, settle_data_dir
 from connect_core.config import load_config
 from connect_core.errors import ConnectError
@@ -24,7 +24,7 @@ def build_parser() -> CliParser:
     """Every subcommand of ``pagero-connect``."""
     parser = CliParser(prog="pagero-connect", description="Print to send e-invoices with Pagero Online.")
     commands = parser.add_subparsers(dest="command", required=True)
-    for module in (system, invoices, users):
+    for module in (system, invoices, layouts, users):
         module.add_commands(commands)
     return parser
 

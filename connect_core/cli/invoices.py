@@ -1,4 +1,4 @@
-"""The invoice commands: list, show, approve, delete, send, resend, restart, import, purge.
+"""The invoice commands: list, show, correct, approve, delete, send, resend, restart, import, purge.
 
 Each calls the same service function as the status page, as the user who runs it (or the
 status page user named by ``--as``).
@@ -37,6 +37,25 @@ One line per file says what became of it.  Exit status: 0 when every file became
 even those that wait for a person (needs-attention, possible-duplicate: approve or delete them);
 1 when any file was refused (not a printable document, or an invalid one), the others being
 imported; 2 when nothing could be imported (an unreadable file, a wrong option)."""
+
+
+CORRECT_FIELDS = ("invoice_number", "issue_date", "due_date", "currency", "total", "buyer")
+"""The fields ``correct`` takes, as :data:`connect_core.pipeline.correct.FIELDS` names them (checked by a test:
+the parser is built without importing the pipeline)."""
+
+CORRECT_HELP = f"""Correct an invoice's fields, and learn its layout from the correction.
+
+Give each field as FIELD=VALUE; the fields are
+{", ".join(CORRECT_FIELDS)}.
+Dates as YYYY-MM-DD, amounts with a dot (1234.50), the currency as its ISO code (EUR);
+an empty value (due_date=) clears due_date or buyer.  Only an invoice not sent yet (needs
+attention, ready, possible duplicate) can be corrected; it is checked again at once.
+
+Unless --no-learn is given, the invoice's layout is learned from the values (a file in
+<data dir>/templates, see `pagero-connect layouts`): the invoices of that layout waiting in
+Needs attention or Files to send are read again, and the next ones are read through it.
+
+  pagero-connect correct 17 invoice_number=TN/2026/7037 issue_date=2026-02-08 total=1234.50"""
 
 
 def state_name(text: str) -> str:
@@ -91,6 +110,38 @@ def cmd_show(args: argparse.Namespace, config: Config) -> int:
         change = f" [{event.from_state or '-'} → {event.to_state}]" if event.to_state else ""
         why = f": {event.why}" if event.why else ""
         print(f"  {event.at.isoformat()}  {event.what}{change} by {event.who}{why}")
+    return 0
+
+
+def field_values(assignments: list[str], fields: tuple[str, ...]) -> dict[str, str]:
+    """``["total=12.50", …]`` as ``{"total": "12.50"}``; a field not in ``fields``, one without ``=`` or given
+    twice is refused."""
+    values: dict[str, str] = {}
+    for assignment in assignments:
+        name, equals, value = assignment.partition("=")
+        name = name.strip()
+        if not equals:
+            raise ConnectError(f"{assignment!r} is not FIELD=VALUE (e.g. total=1234.50); "
+                               f"the fields are {', '.join(fields)}")
+        if name not in fields:
+            raise ConnectError(f"unknown field {name!r}: the fields are {', '.join(fields)}")
+        if name in values:
+            raise ConnectError(f"{name} is given twice ({values[name]!r} and {value!r}): give each field once")
+        values[name] = value
+    return values
+
+
+def cmd_correct(args: argparse.Namespace, config: Config) -> int:
+    """Correct an invoice's fields (and learn its layout), as the person who runs this."""
+    from connect_core.pipeline.correct import FIELDS, correct
+
+    values = field_values(args.values, FIELDS)  # before the store is opened: a typing mistake changes nothing
+    with store(config) as (db, spool):
+        done = correct(db, spool, config, args.id, values, actor(args, db), learn=not args.no_learn, strict=True)
+    if args.json:
+        print(json.dumps(done.to_json(), indent=1, ensure_ascii=False))
+    else:
+        print(done.summary())
     return 0
 
 
@@ -253,6 +304,17 @@ def add_commands(commands: Any) -> None:
     show.add_argument("id", type=int)
     show.add_argument("--json", action="store_true")
     acting_option(show)
+
+    correcting = command(commands, "correct", "correct an invoice's fields and learn its layout", cmd_correct,
+                         description=CORRECT_HELP)
+    correcting.formatter_class = argparse.RawDescriptionHelpFormatter
+    correcting.add_argument("id", type=int)
+    correcting.add_argument("values", nargs="+", metavar="FIELD=VALUE",
+                            help=f"a field's correct value; fields: {', '.join(CORRECT_FIELDS)}")
+    correcting.add_argument("--no-learn", action="store_true",
+                            help="correct this invoice only: learn no layout, read no other invoice again")
+    correcting.add_argument("--json", action="store_true", help="print what was done as a JSON object")
+    acting_option(correcting)
 
     approve = command(commands, "approve", "release a possible duplicate or an invoice held by a check",
                       cmd_approve)
