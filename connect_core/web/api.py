@@ -22,11 +22,22 @@ from starlette.responses import JSONResponse, Response
 from connect_core.accounts.sessions import Session
 from connect_core.accounts.users import ROLES, User, add_user, list_users, set_print_names
 from connect_core.errors import ConnectError
+from connect_core.pipeline.correct import FIELDS as CORRECTABLE_FIELDS
+from connect_core.pipeline.correct import MAX_TEXT
 from connect_core.settings import FIELDS, save_settings, visible_settings
 from connect_core.web import pages
 from connect_core.web.api_schemas import SCHEMAS
 from connect_core.web.site import Site
-from connect_core.web.views import ENVIRONMENTS, LIST_PARAMS, MAX_ID, HttpError, Param, parse_query, user_error
+from connect_core.web.views import (
+    ENVIRONMENTS,
+    LIST_PARAMS,
+    MAX_ID,
+    FieldProblem,
+    HttpError,
+    Param,
+    parse_query,
+    user_error,
+)
 
 Handler = Callable[[Site, Request, Session | None], Awaitable[Response]]
 
@@ -36,6 +47,7 @@ MAX_BODY = 64 * 1024
 
 ID = Param("id", "integer", "the invoice's id", minimum=1, maximum=MAX_ID)
 USER_NAME = Param("name", "string", "a user name", max_length=64)
+LAYOUT_NAME = Param("name", "string", "a layout's name (as `GET /api/layouts` lists it)", max_length=200)
 
 
 @dataclass(frozen=True)
@@ -63,7 +75,7 @@ def _path_value(request: Request, param: Param) -> Any:
     try:
         return param.parse(raw)
     except HttpError as error:
-        raise HttpError(404 if param is ID else 400, error.message) from error
+        raise HttpError(404 if param in (ID, LAYOUT_NAME) else 400, error.message) from error
 
 
 async def _body(request: Request) -> dict[str, Any]:
@@ -190,6 +202,62 @@ def _action(action: str) -> Handler:
     return handler
 
 
+def _correction_values(data: dict[str, Any]) -> dict[str, str]:
+    values = data.get("values")
+    if not isinstance(values, dict):
+        raise FieldProblem("values", "values: an object of the fields to correct")
+    for name, value in values.items():
+        if name not in CORRECTABLE_FIELDS:
+            raise FieldProblem(name, f"{name}: not a field that can be corrected "
+                                     f"(one of {', '.join(CORRECTABLE_FIELDS)})")
+        if not isinstance(value, str) or len(value) > MAX_TEXT:
+            raise FieldProblem(name, f"{name}: text of at most {MAX_TEXT} characters")
+    return values
+
+
+async def post_correct(site: Site, request: Request, session: Session | None) -> Response:
+    """Correct an invoice's fields (``values``: only those to change) and learn its layout unless ``learn`` is false."""
+    from connect_core.web.views import correct
+
+    invoice_id = _path_value(request, ID)
+    data = await _body(request)
+    _only(data, ("values", "learn"))
+    learn = data.get("learn", True)
+    if not isinstance(learn, bool):
+        raise HttpError(400, "learn: true or false")
+    try:
+        values = _correction_values(data)
+        done = await asyncio.to_thread(correct, site, _actor(session), invoice_id, values, learn=learn)
+    except FieldProblem as problem:
+        return _json({"error": problem.message, "field": problem.field}, 400)
+    return _json(done.to_json())
+
+
+async def get_layouts(site: Site, request: Request, session: Session | None) -> Response:
+    from connect_core.web.views import layouts
+
+    return _json({"items": [layout.to_json() for layout in await asyncio.to_thread(layouts, site)]})
+
+
+async def post_layout_rename(site: Site, request: Request, session: Session | None) -> Response:
+    from connect_core.web.views import rename_layout
+
+    name = _path_value(request, LAYOUT_NAME)
+    data = await _body(request)
+    _only(data, ("name",))
+    new_name = _text(data, "name", limit=200, required=True)
+    layout = await asyncio.to_thread(rename_layout, site, _actor(session), name, str(new_name))
+    return _json(layout.to_json())
+
+
+async def delete_layout(site: Site, request: Request, session: Session | None) -> Response:
+    from connect_core.web.views import delete_layout as delete
+
+    name = _path_value(request, LAYOUT_NAME)
+    await asyncio.to_thread(delete, site, _actor(session), name)
+    return _json({"deleted": name})
+
+
 async def get_settings(site: Site, request: Request, session: Session | None) -> Response:
     return _json(visible_settings(site.config))
 
@@ -267,6 +335,17 @@ OPERATIONS: tuple[Operation, ...] = (
               "Pagero Online", path_params=(ID,), answer="ActionResult", errors=(403, 404, 409, 502)),
     Operation("DELETE", "/api/invoices/{id}", _action("delete"), "delete an invoice (it is never sent)",
               path_params=(ID,), answer="ActionResult", errors=(403, 404, 409)),
+    Operation("POST", "/api/invoices/{id}/correct", post_correct, "correct an invoice's fields (those given) and "
+              "learn its layout unless `learn` is false; a wrong value is a 400 naming its `field`",
+              path_params=(ID,), body="CorrectionRequest", answer="Correction", errors=(400, 403, 404, 409, 413, 415)),
+    Operation("GET", "/api/layouts", get_layouts, "the layouts the reader uses, learned or written by hand "
+              "(admins)", access="admin", answer="LayoutList", errors=(403,)),
+    Operation("POST", "/api/layouts/{name}/rename", post_layout_rename, "give a layout another name (admins)",
+              access="admin", path_params=(LAYOUT_NAME,), body="LayoutRename", answer="Layout",
+              errors=(400, 403, 404, 409, 413, 415)),
+    Operation("DELETE", "/api/layouts/{name}", delete_layout, "delete a layout; the invoices it read keep their "
+              "values (admins)", access="admin", path_params=(LAYOUT_NAME,), answer="LayoutDeleted",
+              errors=(403, 404)),
     Operation("GET", "/api/settings", get_settings, "sending mode and Online account (the password never)",
               access="admin", answer="Settings", errors=(403,)),
     Operation("PUT", "/api/settings", put_settings, "change settings (admins)", access="admin",
@@ -283,7 +362,8 @@ OPERATIONS: tuple[Operation, ...] = (
 )
 
 ERROR_WORDS = {400: "the request is not valid", 401: "not logged in", 403: "not allowed (or a missing CSRF token)",
-               404: "no such invoice or user (or not yours)", 409: "the invoice's state does not allow it",
+               404: "no such invoice, user or layout (or not yours)",
+               409: "the invoice's state does not allow it (or the name is taken)",
                413: "body too large", 415: "not JSON", 502: "Pagero Online failed"}
 
 

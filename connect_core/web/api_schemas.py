@@ -8,6 +8,8 @@ from connect_core.accounts.users import ROLES
 from connect_core.config import ENVIRONMENTS
 from connect_core.invoices.actions import ACTIONS
 from connect_core.invoices.states import State
+from connect_core.pipeline.correct import FIELDS as CORRECTABLE_FIELDS
+from connect_core.pipeline.correct import MAX_TEXT
 from connect_core.web.views import MAX_ID
 
 
@@ -17,7 +19,9 @@ def _nullable(kind: str, **extra: Any) -> dict[str, Any]:
 
 STATES = [s.value for s in State]
 SCHEMAS: dict[str, Any] = {
-    "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}},
+    "Error": {"type": "object", "required": ["error"], "properties": {
+        "error": {"type": "string"},
+        "field": {"type": "string", "description": "the field a correction's wrong value was given for"}}},
     "Invoice": {
         "type": "object",
         "required": ["id", "uuid", "state", "reason", "owner", "invoice_number", "issue_date", "due_date", "currency",
@@ -90,6 +94,51 @@ SCHEMAS: dict[str, Any] = {
     "ResendRequest": {"type": "object", "additionalProperties": False,
                       "properties": {"confirm": {"type": "boolean", "description":
                                                  "resend although the recipient already has it"}}},
+    "CorrectionRequest": {
+        "type": "object", "additionalProperties": False, "required": ["values"],
+        "properties": {
+            "values": {"type": "object", "additionalProperties": False, "description":
+                       "the fields to change, as typed: dates as YYYY-MM-DD or as the page prints them, amounts with "
+                       "the page's decimal separator or a point; an empty due_date or buyer clears it",
+                       "properties": {name: {"type": "string", "maxLength": MAX_TEXT} for name in CORRECTABLE_FIELDS}},
+            "learn": {"type": "boolean", "description": "learn the invoice's layout from it (default true)"}},
+    },
+    "Correction": {
+        "type": "object",
+        "required": ["id", "state", "changed", "layout", "learned_fields", "nothing_learned", "reread", "moved"],
+        "properties": {
+            "id": {"type": "integer"}, "state": {"type": "string", "enum": STATES},
+            "changed": {"type": "object", "description": "field → [value before, value after]",
+                        "additionalProperties": {"type": "array", "minItems": 2, "maxItems": 2,
+                                                 "items": _nullable("string")}},
+            "layout": _nullable("string", description="the layout learned (or improved) from it"),
+            "learned_fields": {"type": "array", "items": {"type": "string"}},
+            "nothing_learned": {"type": "string", "description": "why no layout was learned"},
+            "reread": {"type": "array", "items": {"type": "integer"},
+                       "description": "waiting invoices read again through the learned layout"},
+            "moved": {"type": "array", "items": {"type": "integer"},
+                      "description": "of those, the ones that left Needs attention"}},
+    },
+    "Layout": {
+        "type": "object",
+        "required": ["name", "file", "learned", "fields", "learned_from", "learned_by", "learned_at", "reads",
+                     "last_used", "error"],
+        "properties": {
+            "name": {"type": "string"}, "file": {"type": "string"},
+            "learned": {"type": "boolean", "description": "learned from a correction (else written by hand)"},
+            "fields": {"type": "array", "items": {"type": "string"}},
+            "learned_from": _nullable("integer", description="the invoice it was learned from"),
+            "learned_by": _nullable("string"), "learned_at": _nullable("string", format="date-time"),
+            "reads": {"type": "integer", "description": "invoices read through it since"},
+            "last_used": _nullable("string", format="date-time"),
+            "error": {"type": "string", "description": "why the file is refused (it is skipped); empty when it loads"}},
+    },
+    "LayoutList": {"type": "object", "required": ["items"],
+                   "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/Layout"}}}},
+    "LayoutRename": {"type": "object", "additionalProperties": False, "required": ["name"],
+                     "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 80,
+                                             "description": "letters, digits, spaces and .,&()'+-"}}},
+    "LayoutDeleted": {"type": "object", "required": ["deleted"], "properties": {"deleted": {"type": "string"}}},
     "Status": {
         "type": "object", "required": ["printer", "online", "counts", "version"],
         "properties": {

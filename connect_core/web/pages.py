@@ -7,7 +7,11 @@ with a page that says in plain words why nothing happened.
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import datetime as dt
+import hashlib
+import hmac
 import urllib.parse
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
@@ -23,7 +27,10 @@ from connect_core.accounts.throttle import login_blocked, login_failed, login_su
 from connect_core.accounts.users import add_user, authenticate, list_users, set_print_names, user_count
 from connect_core.errors import ConnectError
 from connect_core.invoices.actions import actions_for
+from connect_core.invoices.model import FIELD_LABELS
 from connect_core.invoices.service import InvoiceFiles, invoice_files, processing_jobs, view_counts
+from connect_core.pipeline.correct import FIELDS as CORRECTABLE_FIELDS
+from connect_core.pipeline.correct import MAX_TEXT, REQUIRED, CorrectionForm
 from connect_core.settings import (
     COMPANY_FIELDS,
     FORM_FIELDS,
@@ -43,7 +50,7 @@ from connect_core.web.security import (
     timeouts,
 )
 from connect_core.web.site import Site
-from connect_core.web.views import LIST_PARAMS, HttpError, invoice_list, parse_query
+from connect_core.web.views import LIST_PARAMS, FieldProblem, HttpError, invoice_list, parse_query
 
 templates = Environment(loader=PackageLoader("connect_core.web", "templates"), autoescape=select_autoescape())
 
@@ -69,7 +76,8 @@ EXTENSIONS = {"application/pdf": "pdf", "application/postscript": "ps", "image/p
 """File name endings for a document as printed, by the format it was found to be."""
 NOTES = {"choose-first": "Tick the invoices to send first, or use Send all."}
 """Words for a form that came back without doing anything (``?note=``)."""
-ACTION_WORDS = {"approve": "Approve duplicate", "resend": "Resend", "restart": "Restart", "delete": "Delete"}
+ACTION_WORDS = {"correct": "Correct fields", "approve": "Approve duplicate", "resend": "Resend", "restart": "Restart",
+                "delete": "Delete"}
 DONE_WORDS = {"approve": "approved", "resend": "queued to be sent again", "restart": "restarted at Pagero Online",
               "delete": "deleted", "send": "queued for sending"}
 
@@ -110,9 +118,21 @@ def _source(source: str) -> str:
     return source
 
 
-templates.filters.update(when=_when, dash=_dash, source=_source)
+def action_label(action: str, state: str) -> str:
+    """A button's words: *approve* releases a possible duplicate, or sends an invoice a check holds as it is."""
+    if action == "approve" and state == "needs-attention":
+        return "Send as it is"
+    return ACTION_WORDS.get(action, action)
+
+
+def _path_part(text: str) -> str:
+    """``text`` as one segment of a URL path (a layout's name may hold spaces, ``&`` or ``'``)."""
+    return urllib.parse.quote(text, safe="")
+
+
+templates.filters.update(when=_when, dash=_dash, source=_source, path_part=_path_part)
 templates.globals.update(money=_money, state_words=STATE_WORDS, action_words=ACTION_WORDS,
-                         delivery_words=DELIVERY_WORDS)
+                         delivery_words=DELIVERY_WORDS, action_label=action_label)
 
 
 # -- rendering -----------------------------------------------------------------------------
@@ -300,20 +320,97 @@ def _invoice_id(request: Request) -> int:
 
 
 async def invoice_page(site: Site, request: Request, session: Session | None) -> Response:
+    return await _invoice_view(site, request, session, _invoice_id(request))
+
+
+async def _invoice_view(site: Site, request: Request, session: Session | None, invoice_id: int, *,
+                        correction: dict[str, Any] | None = None, status: int = 200) -> Response:
+    """The invoice page; with ``correction`` its fields table is the *Correct fields* form."""
     assert session is not None
-    detail = await asyncio.to_thread(views.invoice_detail, site, session.user.actor(), _invoice_id(request))
+    detail = await asyncio.to_thread(views.invoice_detail, site, session.user.actor(), invoice_id)
     invoice = detail.invoice
     files = InvoiceFiles(invoice.document_uuid, invoice.pdf_name, invoice.source_format, invoice.invoice_number)
     printed = site.document_path(files)
     title = f"Invoice {invoice.invoice_number}" if invoice.invoice_number else f"Invoice #{invoice.id}"
-    return await render(site, request, session, "invoice.html", inv=invoice, detail=detail, title=title,
-                        has_pdf=site.pdf_path(files).is_file(),
+    done = _done_message(request) or _corrected_message(request, session)
+    return await render(site, request, session, "invoice.html", status=status, inv=invoice, detail=detail,
+                        title=title, has_pdf=site.pdf_path(files).is_file(),
                         printed_size=printed.stat().st_size if printed.is_file() else None,
-                        done=_done_message(request), here=request.url.path)
+                        done=done, here=f"/invoices/{invoice.id}", correction=correction)
+
+
+# -- correcting an invoice's fields ----------------------------------------------------------
+
+LABELS = dict(FIELD_LABELS)
+CHECKS = {"issue_date": "date", "due_date": "date", "total": "amount", "currency": "currency"}
+"""What static/app.js checks as it is typed (the server checks again)."""
+
+
+def _correction(form: CorrectionForm, values: Mapping[str, str] | None = None, *, learn: bool = True,
+                errors: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """What invoice.html needs to show the form: each field's label, value, check and message."""
+    typed = values if values is not None else form.values
+    return {
+        "fields": [{"name": name, "label": LABELS.get(name, name.replace("_", " ").capitalize()),
+                    "value": typed.get(name, ""), "check": CHECKS.get(name, ""), "required": name in REQUIRED,
+                    "error": (errors or {}).get(name, "")} for name in CORRECTABLE_FIELDS],
+        "problem": next((message for name, message in (errors or {}).items() if name not in CORRECTABLE_FIELDS), ""),
+        "page_text": form.page_text, "decimal": form.decimal, "date_order": form.date_order, "learn": learn,
+        "max_text": MAX_TEXT,
+    }
+
+
+async def correction_page(site: Site, request: Request, session: Session | None) -> Response:
+    """The invoice page with *Correct fields* open (the button is a link here: opening changes nothing)."""
+    assert session is not None
+    invoice_id = _invoice_id(request)
+    form = await asyncio.to_thread(views.correction_form, site, session.user.actor(), invoice_id)
+    return await _invoice_view(site, request, session, invoice_id, correction=_correction(form))
+
+
+async def correction_save(site: Site, request: Request, session: Session | None) -> Response:
+    """Save a correction: back to the invoice page with what it did, or the form again naming the wrong field."""
+    assert session is not None
+    invoice_id = _invoice_id(request)
+    actor = session.user.actor()
+    posted = await request.form()
+    values = {name: value for name in CORRECTABLE_FIELDS if isinstance(value := posted.get(name), str)}
+    learn = posted.get("learn") == "yes"
+    try:
+        done = await asyncio.to_thread(views.correct, site, actor, invoice_id, values, learn=learn)
+    except FieldProblem as problem:
+        form = await asyncio.to_thread(views.correction_form, site, actor, invoice_id)
+        typed = {**form.values, **values}
+        return await _invoice_view(site, request, session, invoice_id, status=400,
+                                   correction=_correction(form, typed, learn=learn,
+                                                          errors={problem.field: problem.message}))
+    return RedirectResponse(_with(f"/invoices/{invoice_id}", **_signed_notice(done.summary(), session)), 303)
+
+
+def _notice_mac(text: str, session: Session) -> str:
+    return hmac.new(session.csrf.encode(), text.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def _signed_notice(text: str, session: Session) -> dict[str, str]:
+    """A notice for the page a form redirects to, signed so that no link can make the page say anything else."""
+    return {"corrected": base64.urlsafe_b64encode(text.encode()).decode().rstrip("="),
+            "sig": _notice_mac(text, session)}
+
+
+def _corrected_message(request: Request, session: Session | None) -> str:
+    raw, sig = request.query_params.get("corrected", ""), request.query_params.get("sig", "")
+    if not raw or not sig or session is None or len(raw) > 4000:
+        return ""
+    try:
+        text = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode()
+    except (binascii.Error, ValueError):
+        return ""
+    return text if hmac.compare_digest(_notice_mac(text, session), sig) else ""
 
 
 def _safe_name(text: str) -> str:
-    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in text)[:80]
+    """A file name for a Content-Disposition header: ASCII letters, digits and ``-_.`` only."""
+    return "".join(ch if (ch.isascii() and ch.isalnum()) or ch in "-_." else "_" for ch in text)[:80]
 
 
 async def _files(site: Site, request: Request, session: Session | None) -> tuple[int, InvoiceFiles]:
@@ -429,6 +526,57 @@ async def settings_print_names(site: Site, request: Request, session: Session | 
                                message=f"{user.name} now sees invoices printed as {', '.join(user.print_names)}.")
 
 
+# -- layouts (Settings → Layouts) ---------------------------------------------------------------
+
+
+async def layouts_page(site: Site, request: Request, session: Session | None, *, message: str = "",
+                       problem: str = "", status: int = 200) -> Response:
+    """Every layout the reader uses: where it was learned, how often it read since, and its actions."""
+    found = await asyncio.to_thread(views.layouts, site)
+    return await render(site, request, session, "layouts.html", title="Layouts", status=status, layouts=found,
+                        message=message, problem=problem)
+
+
+def _layout_name(request: Request) -> str:
+    name = request.path_params["name"]
+    if len(name) > 200 or not name.isprintable():
+        raise HttpError(404, "No such layout.")
+    return str(name)
+
+
+async def layout_rename(site: Site, request: Request, session: Session | None) -> Response:
+    assert session is not None
+    name = _layout_name(request)
+    form = await request.form()
+    new_name = str(form.get("name") or "").strip()
+    try:
+        layout = await asyncio.to_thread(views.rename_layout, site, session.user.actor(), name, new_name)
+    except HttpError as error:
+        if error.status == 404:
+            raise
+        return await layouts_page(site, request, session, problem=error.message, status=error.status)
+    return await layouts_page(site, request, session, message=f"Layout {name!r} is now called {layout.name!r}.")
+
+
+async def layout_delete(site: Site, request: Request, session: Session | None) -> Response:
+    assert session is not None
+    name = _layout_name(request)
+    await asyncio.to_thread(views.delete_layout, site, session.user.actor(), name)
+    return await layouts_page(site, request, session, message=f"Layout {name!r} deleted. The invoices it read keep "
+                                                              "their values.")
+
+
+async def layout_download(site: Site, request: Request, session: Session | None) -> Response:
+    """The layout's YAML file, as a download named by the server (never the raw name in the header)."""
+    name = _layout_name(request)
+    text = await asyncio.to_thread(views.layout_yaml, site, name)
+    safe = _safe_name(name).strip("._") or "layout"
+    return Response(text.encode(), media_type="application/yaml", headers={
+        "Content-Disposition": f'attachment; filename="layout-{safe}.yaml"',
+        "Content-Security-Policy": "default-src 'none'", "X-Content-Type-Options": "nosniff",
+    })
+
+
 ROUTES = [
     # path, methods, handler, access, CSRF token of the session required
     ("/", ["GET"], home, "public", True),
@@ -443,10 +591,16 @@ ROUTES = [
     ("/invoices/{id}", ["GET"], invoice_page, "user", True),
     ("/invoices/{id}/pdf", ["GET"], invoice_pdf_file, "user", True),
     ("/invoices/{id}/document", ["GET"], invoice_document_file, "user", True),
+    ("/invoices/{id}/correct", ["GET"], correction_page, "user", True),
+    ("/invoices/{id}/correct", ["POST"], correction_save, "user", True),
     ("/invoices/{id}/{action}", ["POST"], invoice_action, "user", True),
     ("/settings", ["GET"], settings_page, "admin", True),
     ("/settings", ["POST"], settings_save, "admin", True),
     ("/settings/test-connection", ["POST"], settings_test, "admin", True),
     ("/settings/users", ["POST"], settings_add_user, "admin", True),
     ("/settings/users/{name}", ["POST"], settings_print_names, "admin", True),
+    ("/settings/layouts", ["GET"], layouts_page, "admin", True),
+    ("/settings/layouts/{name}/rename", ["POST"], layout_rename, "admin", True),
+    ("/settings/layouts/{name}/delete", ["POST"], layout_delete, "admin", True),
+    ("/layouts/{name}.yaml", ["GET"], layout_download, "admin", True),
 ]

@@ -28,10 +28,12 @@ from connect_core.invoices.model import InvoiceDetail
 from connect_core.invoices.service import SORTS, list_invoices, sort_value
 from connect_core.invoices.states import State
 from connect_core.online.client import OnlineError
+from connect_core.pipeline import correct as corrections
 from connect_core.web.site import Site
 
 MAX_ID = 2**53 - 1
-__all__ = ["ACTIONS", "ENVIRONMENTS", "SORTS", "HttpError", "Param", "invoice_list", "invoice_detail", "act"]
+__all__ = ["ACTIONS", "ENVIRONMENTS", "SORTS", "FieldProblem", "HttpError", "Param", "invoice_list", "invoice_detail",
+           "act", "correction_form", "correct", "layouts", "rename_layout", "delete_layout", "layout_yaml"]
 
 
 class HttpError(Exception):
@@ -41,6 +43,14 @@ class HttpError(Exception):
         super().__init__(message)
         self.status = status
         self.message = message
+
+
+class FieldProblem(HttpError):
+    """A corrected value that is not acceptable (400): ``field`` names it, for the form and the API's answer."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(400, message)
+        self.field = field
 
 
 @dataclass(frozen=True)
@@ -260,3 +270,75 @@ def user_error(error: ConnectError) -> HttpError:
     if isinstance(error, UserError | ConfigError):
         return HttpError(400, str(error))
     return HttpError(409, str(error))
+
+
+# -- corrections and layouts ---------------------------------------------------------------
+
+
+def correction_form(site: Site, actor: Actor, invoice_id: int) -> corrections.CorrectionForm:
+    """What the invoice page's *Correct fields* form shows (404 not the actor's, 409 not correctable)."""
+    try:
+        return corrections.correction_form(site.db, site.spool, invoice_id, actor)
+    except NotFound as error:
+        raise HttpError(404, "No such invoice.") from error
+    except NotAllowed as error:
+        raise HttpError(409, str(error)) from error
+
+
+def correct(site: Site, actor: Actor, invoice_id: int, values: Mapping[str, str], *,
+            learn: bool) -> corrections.Correction:
+    """Correct an invoice's fields as ``actor``; :class:`FieldProblem` names a wrong field."""
+    try:
+        return corrections.correct(site.db, site.spool, site.config, invoice_id, values, actor, learn=learn,
+                                   strict=False)
+    except corrections.FieldError as error:
+        raise FieldProblem(error.field, error.reason) from error
+    except NotFound as error:
+        raise HttpError(404, "No such invoice.") from error
+    except NotAllowed as error:
+        raise HttpError(409, str(error)) from error
+
+
+def layouts(site: Site) -> list[corrections.Layout]:
+    """Every layout file, learned or written by hand (refused ones with their error)."""
+    return corrections.list_layouts(site.db, site.spool)
+
+
+def _layout(site: Site, name: str) -> corrections.Layout:
+    for layout in layouts(site):
+        if layout.name == name:
+            return layout
+    raise HttpError(404, "No such layout.")
+
+
+def rename_layout(site: Site, actor: Actor, name: str, new_name: str) -> corrections.Layout:
+    """Rename a layout: 404 no such layout, 409 the new name is taken, 400 a name that cannot be."""
+    _layout(site, name)
+    if new_name.casefold() != name.casefold() and any(
+            layout.name.casefold() == new_name.casefold() for layout in layouts(site)):
+        raise HttpError(409, f"There is a layout called {new_name!r} already.")
+    try:
+        return corrections.rename_layout(site.db, site.spool, name, new_name, actor)
+    except NotAllowed as error:
+        raise HttpError(403, str(error)) from error
+    except corrections.LayoutError as error:
+        raise HttpError(400, str(error)) from error
+
+
+def delete_layout(site: Site, actor: Actor, name: str) -> None:
+    """Delete a layout (admins only); the invoices it read keep their values."""
+    _layout(site, name)
+    try:
+        corrections.delete_layout(site.db, site.spool, name, actor)
+    except NotAllowed as error:
+        raise HttpError(403, str(error)) from error
+    except corrections.LayoutError as error:
+        raise HttpError(404, str(error)) from error
+
+
+def layout_yaml(site: Site, name: str) -> str:
+    """The layout's file as YAML text, to download."""
+    try:
+        return corrections.layout_yaml(site.spool, name)
+    except corrections.LayoutError as error:
+        raise HttpError(404, "No such layout.") from error

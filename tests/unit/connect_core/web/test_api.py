@@ -305,6 +305,14 @@ def _example(operation: Operation, ids: dict[str, int]) -> Example:
         ("POST", "/api/invoices/{id}/restart"): Example(f"/api/invoices/{ids['letter']}/restart", status=409,
                                                         message="No Pagero Online account is set up (Settings)."),
         ("DELETE", "/api/invoices/{id}"): Example(f"/api/invoices/{ids['letter']}"),
+        ("POST", "/api/invoices/{id}/correct"): Example(f"/api/invoices/{ids['ready']}/correct",
+                                                        {"values": {"buyer": "Kunde Neu GmbH"}, "learn": False}),
+        ("GET", "/api/layouts"): Example("/api/layouts"),
+        # No layout is learned in the template's store: the handlers answer that there is none.
+        ("POST", "/api/layouts/{name}/rename"): Example("/api/layouts/nothing/rename", {"name": "Other"},
+                                                        status=404, message="No such layout."),
+        ("DELETE", "/api/layouts/{name}"): Example("/api/layouts/nothing", status=404,
+                                                   message="No such layout."),
         ("GET", "/api/settings"): Example("/api/settings"),
         # Saving settings writes the configuration file: a refused change shows the handler without doing so.
         ("PUT", "/api/settings"): Example("/api/settings", {"bogus": 1}, status=400, message="unknown field: bogus"),
@@ -355,7 +363,8 @@ def test_each_operation_is_answered_by_its_handler_as_its_schema_says(served: Se
 def test_answers_carry_what_the_handler_was_asked_for(served: Served) -> None:
     ids = served.ids
     detail = call(served.app, "GET", f"/api/invoices/{ids['ready']}", session=served.admin).json()
-    assert (detail["id"], detail["invoice_number"], detail["actions"]) == (ids["ready"], "RE-2026-0101", ["delete"])
+    assert (detail["id"], detail["invoice_number"], detail["actions"]) == (
+        ids["ready"], "RE-2026-0101", ["correct", "delete"])
     sent = call(served.app, "POST", "/api/invoices/send", body={"ids": [ids["ready"]], "environment": "Test"},
                 session=served.admin).json()
     assert sent == {"queued": [ids["ready"]]}

@@ -388,7 +388,7 @@ def test_the_detail_of_another_clerks_invoice_is_a_404(shared: tuple[Site, dict[
     assert (error.status, error.message) == (404, "No such invoice.")
     assert _http_error(invoice_detail, site, ADMIN, 999999).status == 404
     detail = invoice_detail(site, CLEO, ids["a"])
-    assert detail.invoice.id == ids["a"] and detail.actions == ("delete",)
+    assert detail.invoice.id == ids["a"] and detail.actions == ("correct", "delete")
 
 
 # -- acting -----------------------------------------------------------------------------------
