@@ -70,6 +70,8 @@ class Pipeline:
     _last_arrival: float = field(default=0.0, init=False)
     _layout_files: dict[str, str] = field(default_factory=dict, init=False)
     """Each layout's name → its file name, as last loaded (to count its uses)."""
+    _refused: set[str] = field(default_factory=set, init=False)
+    """The refusals of layout files already logged (each is said once, not at every job)."""
 
     def start(self) -> None:
         """Start the workers and queue every document a previous run left unfinished."""
@@ -217,7 +219,9 @@ class Pipeline:
         files: dict[str, str] = {}
         for item in load_template_files(folder_of(self.spool.root.parent)):
             if item.template is None:
-                log.warning("layout refused, skipped: %s", item.error)
+                if item.error not in self._refused:
+                    self._refused.add(item.error)
+                    log.warning("layout refused, skipped until it is fixed: %s", item.error)
                 continue
             usable.append(item.template)
             files.setdefault(item.template.name, item.path.name)

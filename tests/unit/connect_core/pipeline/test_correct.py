@@ -276,7 +276,7 @@ def test_layouts_are_renamed_and_deleted_by_admins_and_the_invoices_keep_their_v
 
 
 def test_a_layout_file_edited_into_nonsense_is_refused_by_name_and_key_and_the_others_keep_working(
-        office: Office) -> None:
+        office: Office, caplog: pytest.LogCaptureFixture) -> None:
     made = series("unusual", 3)
     first = _print(office, "unusual", made[0])
     done = correct(office.db, office.spool, office.config, first, _values(made[0]), ANNA, strict=True)
@@ -288,7 +288,12 @@ def test_a_layout_file_edited_into_nonsense_is_refused_by_name_and_key_and_the_o
     assert "fields.total.at must be one of after, right, below" in found["aaa-broken.yaml"].error
     assert "fields.total is not a valid regex" in found["bbb-bad-regex.yaml"].error
     assert "\n" not in found["bbb-bad-regex.yaml"].error
-    later = _print(office, "unusual", made[1])
+    with caplog.at_level("WARNING", logger="connect_core.pipeline.worker"):
+        later = _print(office, "unusual", made[1])
+        _print(office, "unusual", made[2])
     row = _row(office, later)
     assert (State(row.state), _exact(row, made[1])) == (State.READY, {})
     assert f"template:{done.layout}" in row.fields
+    # The server's log says it once per refused file (one line naming the file and the key), not at every job.
+    refused = [r.getMessage() for r in caplog.records if "layout refused" in r.getMessage()]
+    assert len(refused) == 2 and any("aaa-broken.yaml: fields.total.at" in line for line in refused)
