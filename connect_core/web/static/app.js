@@ -66,7 +66,9 @@
   // As the server reads them (pipeline/extract/values.py): YYYY-MM-DD; D.M.YYYY (dots are always day-first);
   // D/M/YYYY or D-M-YYYY in the page's order; a month written as a word is left to the server.
   function isDate(text, order) {
-    var m = /^(\d{4})-(\d{1,2})-(\d{1,2})$/.exec(text);
+    // year first: 2026-03-05, and as Hungarian (2026.03.05.) or East Asian (2026/03/05) pages print it
+    var m = /^(\d{4})-(\d{1,2})-(\d{1,2})$/.exec(text) || /^(\d{4})\.\s?(\d{1,2})\.\s?(\d{1,2})\.?$/.exec(text) ||
+      /^(\d{4})\/(\d{1,2})\/(\d{1,2})$/.exec(text);
     var year, month, day;
     if (m) {
       year = +m[1]; month = +m[2]; day = +m[3];
