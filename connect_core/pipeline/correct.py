@@ -384,7 +384,7 @@ def _learn(folder: Path, invoice: Invoice, row: Any, page: LearnedPage, final: d
     unplaced = tuple(name for name in taught.unanchored if name in changed)
     if taught.template is None:
         return None, taught.reason + ".", unplaced
-    if taught.template.score(page.text, page.producer) <= 0:
+    if taught.template.score(page.text, page.producer, page.rows) <= 0:
         return None, "its printed text is not enough to recognise the layout again.", unplaced
     file = base_file.path.name if base_file is not None else _new_file(folder, invoice.id)
     _write(folder / file, taught.template, f"Learned by Pagero Connect from invoice {invoice.id}.")

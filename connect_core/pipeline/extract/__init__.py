@@ -89,11 +89,13 @@ def page_grids(pdf: Path, limits: Limits | None = None) -> list[list[list[Cell]]
     return _grids(pdf, len(_open(pdf).pages), limits)
 
 
-def best_template(templates: Sequence[Template], text: str, producer: str | None) -> Template | None:
-    """The template that recognises ``text`` best: hand-written ones (keywords) first, then the largest share."""
+def best_template(templates: Sequence[Template], text: str, producer: str | None,
+                  rows: Sequence[Sequence[Cell]] | None = None) -> Template | None:
+    """The template that recognises ``text`` (and ``rows``) best: hand-written ones (keywords) first, then the
+    largest share."""
     best, best_score = None, 0.0
     for template in templates:
-        score = template.score(text, producer)
+        score = template.score(text, producer, rows)
         if score > best_score:
             best, best_score = template, score
     return best
@@ -137,7 +139,7 @@ def invoice_ranges(texts: Sequence[str], templates: Sequence[Template] = (),
 
 def _page_number(text: str, templates: Sequence[Template], rows: Sequence[Sequence[Cell]],
                  producer: str | None) -> str | None:
-    template = best_template([t for t in templates if "invoice_number" in t.field_names], text, producer)
+    template = best_template([t for t in templates if "invoice_number" in t.field_names], text, producer, rows)
     if template is not None:
         found = template.read(text, rows).get("invoice_number")
         if found is not None:
@@ -157,7 +159,7 @@ def _invoice(texts: Sequence[str], grids: Sequence[list[list[Cell]]], first: int
     found = decision.found
     general = dict(found)
     text = "\n".join(page for _number, page in pages)
-    template = best_template(templates, text, producer)
+    template = best_template(templates, text, producer, rows)
     read = template.read(text, rows) if template is not None else {}
     found.update(read)
     values: dict[str, object] = {}

@@ -87,7 +87,7 @@ def learn_layout(page: LearnedPage, values: Mapping[str, object], name: str,
             (anchors, formats, unanchored), order = tried, other
     if not anchors:
         return Learned(None, (), "no printed label on the page leads to the values given", tuple(unanchored))
-    fingerprint = fingerprint_of(page, values)
+    fingerprint = fingerprint_of(page, values, [anchor.label for anchor in anchors.values()])
     if fingerprint is None:
         return Learned(None, (), "the page has too little fixed text to recognise its layout again",
                        tuple(unanchored))
@@ -137,17 +137,21 @@ def best_anchor(page: LearnedPage, field: str, value: object, formats: Sequence[
     return None if best is None else best[1]
 
 
-def fingerprint_of(page: LearnedPage, values: Mapping[str, object]) -> Fingerprint | None:
-    """The page's fixed texts (no digits, not the invoice's own values) and its producer."""
+def fingerprint_of(page: LearnedPage, values: Mapping[str, object], labels: Sequence[str] = ()
+                   ) -> Fingerprint | None:
+    """The page's fixed texts and its producer: the labels of ``labels`` (the anchors), and every text cell
+    without digits in a row without digits (so not the invoice lines, whose descriptions change from one
+    invoice to the next) that is not one of the invoice's own values (the buyer)."""
     own = [str(value).casefold() for field, value in values.items()
            if isinstance(value, str) and field in ("buyer", "invoice_number") and value.strip()]
-    texts: list[str] = []
+    texts: list[str] = list(dict.fromkeys(" ".join(label.split()) for label in labels))
     for row in page.rows:
+        if any(c.isdigit() for cell in row for c in cell.text):
+            continue
         for cell in row:
             text = " ".join(cell.text.split())
             folded = text.casefold()
-            if (len(_LETTERS.findall(text)) < 3 or any(c.isdigit() for c in text)
-                    or folded in (t.casefold() for t in texts)
+            if (len(_LETTERS.findall(text)) < 3 or folded in (t.casefold() for t in texts)
                     or any(value in folded or folded in value for value in own)):
                 continue
             texts.append(text)

@@ -67,6 +67,8 @@ TEMPLATE_CONFIDENCE = 0.95
 PLACES = ("after", "right", "below")
 #: How many rows under its label a ``below`` value may stand.
 MAX_ROWS_BELOW = 12
+#: The share of a learned layout's anchors that must find a value on a page for the layout to be recognised.
+ANCHORS_FOUND = 0.6
 #: The share of a fingerprint's texts a page must print, unless the template says otherwise.
 DEFAULT_SHARE = 0.6
 KEYS = {"name", "keywords", "fields", "date_formats", "decimal_separator", "date_order", "fingerprint"}
@@ -156,8 +158,12 @@ class Template:
         """True if the page text shows this layout."""
         return self.score(text, producer) > 0
 
-    def score(self, text: str, producer: str | None = None) -> float:
-        """How well ``text`` shows this layout: 0 (not at all) .. 1; keywords must all occur, then the fingerprint."""
+    def score(self, text: str, producer: str | None = None, rows: Sequence[Sequence[Cell]] | None = None) -> float:
+        """How well ``text`` shows this layout: 0 (not at all) .. 1; keywords must all occur, then the fingerprint.
+
+        Given the page's ``rows``, a learned layout must also find a value where most of its anchors
+        say: another program's page may print the same labels, but not with the values in the same places.
+        """
         if not all(keyword in text for keyword in self.keywords):
             return 0.0
         if self.fingerprint is None:
@@ -169,6 +175,11 @@ class Template:
         folded = " ".join(text.split()).casefold()
         if labels and 2 * sum(_occurs(label, folded) for label in labels) < len(labels):
             return 0.0
+        if rows is not None and self.anchors:
+            found = sum(read_anchor(rows, name, anchor, self.date_order, self.decimal_separator, self.date_formats)
+                        is not None for name, anchor in self.anchors.items())
+            if found < ANCHORS_FOUND * len(self.anchors):
+                return 0.0
         return share
 
     def read(self, text: str, rows: Sequence[Sequence[Cell]] = ()) -> dict[str, Found]:

@@ -9,6 +9,7 @@ back to the general reader and holds the invoice by itself.
 from __future__ import annotations
 
 import dataclasses
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -98,3 +99,22 @@ def test_values_the_page_does_not_print_teach_nothing(tmp_path: Path) -> None:
     learned = learn_layout(LearnedPage(rows, None, "dmy", ","), {"invoice_number": "NOT-ON-PAGE-1"}, "x")
     assert learned.template is None and learned.unanchored == ("invoice_number",)
     assert learned.reason == "no printed label on the page leads to the values given"
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_a_layout_learned_from_a_long_invoice_recognises_short_ones(tmp_path: Path, layout: str) -> None:
+    """The invoice lines change from one invoice to the next: they are no part of what recognises the layout."""
+    names = ["Kugellager gehärtet", "Schraubensatz Edelstahl", "Dichtungsring groß", "Montagepaste",
+             "Wartung vor Ort", "Anfahrt pauschal", "Kleinmaterial", "Prüfprotokoll", "Versandkosten", "Verpackung"]
+    first, *later = series(layout, 4)
+    items = tuple((name, Decimal("10.00") + n) for n, name in enumerate(names))
+    long = dataclasses.replace(first, items=items, total=sum((amount for _name, amount in items), Decimal(0)))
+    pdf = unread_invoice(tmp_path / "long.pdf", layout, long)
+    rows = [row for grid in page_grids(pdf) for row in grid]
+    learned = learn_layout(LearnedPage(rows, pdf_producer(pdf), "dmy", DECIMAL[layout]), _values(long), layout)
+    assert learned.template is not None
+    assert not set(names) & set(learned.template.fingerprint.texts if learned.template.fingerprint else ())
+    for invoice in later:
+        (got,) = read_invoices(unread_invoice(tmp_path / "short.pdf", layout, invoice), [learned.template])
+        assert got.layout == layout and got.ready_to_send
+        assert {name: getattr(got, name) for name in _values(invoice)} == _values(invoice)
