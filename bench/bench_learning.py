@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from connect_core.pipeline.extract import page_grids, pdf_producer, read_invoices  # noqa: E402
+from connect_core.pipeline.extract.decide import READY  # noqa: E402
 from connect_core.pipeline.extract.fields import InvoiceFields  # noqa: E402
 from connect_core.pipeline.extract.learn import LearnedPage, learn_layout  # noqa: E402
 from connect_core.pipeline.extract.reader import conventions, lines_of  # noqa: E402
@@ -43,8 +44,13 @@ def learn(pdf: Path, truth: dict[str, Any], name: str) -> Template | None:
     grids = page_grids(pdf)
     rows = [row for grid in grids for row in grid]
     order, decimal = conventions(lines_of([(1, "\n".join(cell.text for row in rows for cell in row))]))
+    # As a correction does: what the general reader was sure of and had right is learned as support only.
+    read = read_invoices(pdf)
+    general = read[0] if len(read) == 1 else None
     values = {field: truth.get(field) for field in FIELDS}
-    return learn_layout(LearnedPage(rows, pdf_producer(pdf), order, decimal), values, name).template
+    sure = {field for field in FIELDS if general is not None and getattr(general, field) == truth.get(field)
+            and general.sources.get(field, {}).get("confidence", 0) >= READY}
+    return learn_layout(LearnedPage(rows, pdf_producer(pdf), order, decimal), values, name, sure=sure).template
 
 
 def exact(got: InvoiceFields | None, truth: dict[str, Any], field: str) -> bool | None:

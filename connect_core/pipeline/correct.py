@@ -43,6 +43,7 @@ from connect_core.invoices.history import record, transition
 from connect_core.invoices.model import Invoice
 from connect_core.invoices.states import State
 from connect_core.pipeline.extract import ExtractError, page_grids, pdf_producer, read_invoices
+from connect_core.pipeline.extract.decide import READY
 from connect_core.pipeline.extract.grid import plain_lines
 from connect_core.pipeline.extract.learn import LearnedPage, learn_layout
 from connect_core.pipeline.extract.reader import conventions, lines_of
@@ -380,7 +381,12 @@ def _learn(folder: Path, invoice: Invoice, row: Any, page: LearnedPage, final: d
     base_file = _learned_file_of(folder, row.fields)
     base = base_file.template if base_file is not None else None
     name = base.name if base is not None else _new_name(folder, page, invoice.id)
-    taught = learn_layout(page, final, name, base)
+    # What the reader was already sure of (and the person left as it was) is learned as support only: a
+    # page of another layout that lacks its label is not held for it.
+    stored = _sources(row.fields)
+    sure = {name for name, info in stored.items() if isinstance(info, dict) and name not in changed
+            and str(info.get("source", "")).startswith("text:") and float(info.get("confidence") or 0) >= READY}
+    taught = learn_layout(page, final, name, base, sure)
     unplaced = tuple(name for name in taught.unanchored if name in changed)
     if taught.template is None:
         return None, taught.reason + ".", unplaced

@@ -177,7 +177,8 @@ def _invoice(texts: Sequence[str], grids: Sequence[list[list[Cell]]], first: int
         # whose label is missing on this page is the general reader's, and holds the invoice by itself.
         # (only the fields sending needs: a page without a due date or a buyer line is not held for it)
         missed = tuple(f"The {name.replace('_', ' ')} was not where the layout {template.name} has it."
-                       for name in template.field_names if name not in read and name in REQUIRED)
+                       for name in template.field_names if name not in read and name in REQUIRED
+                       and (name not in template.anchors or template.anchors[name].hold))
         # Where the page's own labels give another value for sure, a person decides which is right.
         disputed = tuple(f"The layout {template.name} reads the {name.replace('_', ' ')} as {_shown(read[name].value)};"
                          f" the page's labels say {_shown(general[name].value)}."

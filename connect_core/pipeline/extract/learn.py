@@ -19,9 +19,10 @@ layout when it prints most of them (:class:`~.templates.Fingerprint`).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -46,6 +47,7 @@ LEARNABLE = ("invoice_number", "issue_date", "due_date", "currency", "total", "b
 MAX_TEXTS = 60
 _PLACE_SCORE = {"after": 3.0, "right": 2.5, "below": 2.0}
 _LETTERS = re.compile(r"[^\W\d_]")
+_CURRENCY_AT_END = re.compile(r"\s*(?:[€$£¥]|\b[A-Z]{3}|\bkr\.?|zł)\s*$")
 
 
 @dataclass(frozen=True)
@@ -75,10 +77,16 @@ class Learned:
 
 
 def learn_layout(page: LearnedPage, values: Mapping[str, object], name: str,
-                 base: Template | None = None) -> Learned:
-    """A template reading ``values`` from ``page``, named ``name`` (``base``'s anchors kept where not relearned)."""
+                 base: Template | None = None, sure: Collection[str] = ()) -> Learned:
+    """A template reading ``values`` from ``page``, named ``name`` (``base``'s anchors kept where not relearned).
+
+    ``sure``: fields the general reader already read right and sure on this page.  Their anchors are
+    learned too (the reader is not always as sure on the next invoice) but do not hold an invoice whose
+    page lacks their label: another layout that prints the same labels is then left as the reader has it.
+    """
     order = base.date_order if base is not None else page.date_order
     anchors, formats, unanchored = _anchor_all(page, values, base, order)
+    anchors = {field: dataclasses.replace(anchor, hold=field not in sure) for field, anchor in anchors.items()}
     dates = [field for field in ("issue_date", "due_date") if values.get(field) is not None]
     if any(field in unanchored for field in dates):  # 03/05/2024: the corrected date says which way it reads
         other = "mdy" if order == "dmy" else "dmy"
@@ -117,6 +125,12 @@ def _anchor_all(page: LearnedPage, values: Mapping[str, object], base: Template 
             anchors.pop(field, None)
         else:
             anchors[field] = anchor
+    total = anchors.get("total")
+    if total is not None and values.get("currency") is not None and \
+            read_anchor(page.rows, "currency", total, order, page.decimal) == values["currency"]:
+        anchors["currency"] = total  # "$26.98", "251,90 EUR": the currency printed with the total is the one
+        if "currency" in unanchored:
+            unanchored.remove("currency")
     return anchors, formats, unanchored
 
 
@@ -218,7 +232,10 @@ def _is_label(text: str) -> bool:
 def _anchors_for(rows: Sequence[Sequence[Cell]], index: int, cell: Cell, start: int, end: int, field: str,
                  value: object) -> Iterator[Anchor]:
     pattern = None  # an invoice number's shape varies too often (credit notes, new years) to be required
-    before = cell.text[:start].rstrip(" :#.-–")
+    before = cell.text[:start]
+    if field in ("total", "currency"):  # "$26.98", "EUR 251,90": the currency sign is part of the amount
+        before = _CURRENCY_AT_END.sub("", before)
+    before = before.rstrip(" :#.-–")
     if before and _is_label(before):
         yield _numbered(rows, Anchor(" ".join(before.split()), "after", pattern=pattern), cell)
     if before.strip():

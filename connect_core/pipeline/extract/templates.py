@@ -88,9 +88,14 @@ class Anchor:
     """Which of the cells printing ``label`` (0 = the first in reading order)."""
     pattern: re.Pattern[str] | None = None
     """For the invoice number: its shape (``[A-Za-z]+-\\d+``), to take from a longer cell."""
+    hold: bool = True
+    """Whether a page without this label holds the invoice (False: the general reader was sure of this
+    field where the layout was learned, so it is left to it when the label is missing)."""
 
     def to_data(self) -> dict[str, Any]:
         data: dict[str, Any] = {"label": self.label, "at": self.at}
+        if not self.hold:
+            data["hold"] = False
         if self.at == "below" and self.row != 1:
             data["row"] = self.row
         if self.nth:
@@ -446,7 +451,7 @@ def _regex(pattern: str, where: str, groups: int | None = None) -> re.Pattern[st
 
 
 def _anchor(spec: dict[Any, Any], where: str) -> Anchor:
-    unknown = set(spec) - {"label", "at", "row", "nth", "pattern"}
+    unknown = set(spec) - {"label", "at", "row", "nth", "pattern", "hold"}
     if unknown:
         raise ExtractError(f"{where}: unknown key(s) {', '.join(sorted(map(str, unknown)))}")
     label = spec.get("label")
@@ -464,7 +469,10 @@ def _anchor(spec: dict[Any, Any], where: str) -> Anchor:
     if pattern is not None and not isinstance(pattern, str):
         raise ExtractError(f"{where}.pattern must be a regex string")
     compiled = None if pattern is None else _regex(pattern, f"{where}.pattern")
-    return Anchor(" ".join(label.split()), at, row, nth, compiled)
+    hold = spec.get("hold", True)
+    if not isinstance(hold, bool):
+        raise ExtractError(f"{where}.hold must be true or false")
+    return Anchor(" ".join(label.split()), at, row, nth, compiled, hold)
 
 
 def _fingerprint(data: Any, origin: str) -> Fingerprint | None:

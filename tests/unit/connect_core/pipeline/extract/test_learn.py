@@ -118,3 +118,20 @@ def test_a_layout_learned_from_a_long_invoice_recognises_short_ones(tmp_path: Pa
         (got,) = read_invoices(unread_invoice(tmp_path / "short.pdf", layout, invoice), [learned.template])
         assert got.layout == layout and got.ready_to_send
         assert {name: getattr(got, name) for name in _values(invoice)} == _values(invoice)
+
+
+def test_an_anchor_for_a_field_the_reader_was_sure_of_never_holds_an_invoice(tmp_path: Path) -> None:
+    """Learned as support only: a page without its label is left to the general reader, not held."""
+    first, second = series("above", 2)
+    pdf = unread_invoice(tmp_path / "a.pdf", "above", first)
+    rows = [row for grid in page_grids(pdf) for row in grid]
+    learned = learn_layout(LearnedPage(rows, pdf_producer(pdf), "dmy", ","), _values(first), "above", sure={"total"})
+    assert learned.template is not None and not learned.template.anchors["total"].hold
+    assert learned.template.anchors["invoice_number"].hold
+    data = template_data(learned.template)
+    assert data["fields"]["total"]["hold"] is False and "hold" not in data["fields"]["invoice_number"]
+    moved = dataclasses.replace(learned.template, anchors=learned.template.anchors | {
+        "total": dataclasses.replace(learned.template.anchors["total"], label="Nowhere printed")})
+    (got,) = read_invoices(unread_invoice(tmp_path / "b.pdf", "above", second), [moved])
+    assert got.layout == "above" and got.total == second.total and got.ready_to_send
+    assert got.sources["total"]["source"].startswith("text:")
