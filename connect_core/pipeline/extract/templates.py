@@ -36,8 +36,9 @@ recognises the layout instead of keywords someone typed::
 ``below`` (the ``row``-th cell under it in its column, default 1); ``nth`` picks among several
 cells printing the same label (0 = the first).  A field whose label is not on a page is left to
 the general reader, and a required one holds the invoice for a person unless ``hold: false`` (a field
-the reader was already sure of where the layout was learned).  Of several templates the one recognising the page best is used: a
-hand-written one whose keywords all occur, else the learned one with the largest share.
+the reader was already sure of where the layout was learned).  Of several templates the one
+recognising the page best is used: a hand-written one whose keywords all occur, else the learned one
+with the largest share.
 """
 
 from __future__ import annotations
