@@ -19,6 +19,7 @@ others keep working.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -30,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, select, update
 
 from connect_core.config import Config
 from connect_core.errors import ConnectError
@@ -43,7 +44,7 @@ from connect_core.invoices.history import record, transition
 from connect_core.invoices.model import Invoice
 from connect_core.invoices.states import State
 from connect_core.pipeline.extract import ExtractError, page_grids, pdf_producer, read_invoices
-from connect_core.pipeline.extract.decide import READY
+from connect_core.pipeline.extract.decide import READY, REQUIRED
 from connect_core.pipeline.extract.grid import plain_lines
 from connect_core.pipeline.extract.learn import LearnedPage, learn_layout
 from connect_core.pipeline.extract.reader import conventions, lines_of
@@ -56,7 +57,7 @@ from connect_core.pipeline.extract.templates import (
     template_data,
 )
 from connect_core.pipeline.extract.values import ISO_CURRENCIES, currency_code, find_amounts, find_dates
-from connect_core.pipeline.layouts import folder_of, note_use
+from connect_core.pipeline.layouts import folder_of, note_learned, note_use
 from connect_core.pipeline.validate import Candidate, Policy, duplicate_of, run_checks, verdict
 from connect_core.pipeline.worker import conversion_limits, policy_of
 from connect_core.store import Database, utcnow
@@ -67,13 +68,11 @@ log = logging.getLogger("connect_core.pipeline.correct")
 
 #: The fields a person may correct, in the order the form shows them.
 FIELDS = ("invoice_number", "issue_date", "due_date", "currency", "total", "buyer")
-#: Fields an invoice cannot be sent without: a correction cannot empty them.
-REQUIRED = ("invoice_number", "issue_date", "currency", "total")
-#: States whose invoices are still waiting for a person or for "Send": their fields may be corrected.
-CORRECTABLE = (State.NEEDS_ATTENTION, State.READY, State.POSSIBLE_DUPLICATE)
 #: States whose invoices are read again when a layout they match is learned.
 REREAD = (State.NEEDS_ATTENTION, State.READY)
 MAX_TEXT = 200
+#: The PDF of a whole print job (an invoice split off it has a file of its own).
+WHOLE_DOCUMENT = "document.pdf"
 _NAME = re.compile(r"^[\w .,&()'+\-]{1,80}$")
 
 
@@ -220,7 +219,7 @@ def _page(spool: Spool, invoice: Invoice, limits: Limits | None) -> LearnedPage:
     except ExtractError as error:
         log.info("invoice %d: its page text cannot be read for the correction: %s", invoice.id, error)
         return LearnedPage([], None, "dmy", None)
-    if invoice.pdf_name == pdf.parent.joinpath("document.pdf").name and invoice.last_page:
+    if invoice.pdf_name == WHOLE_DOCUMENT and invoice.last_page:  # one invoice of a job kept whole
         grids = grids[invoice.first_page - 1:invoice.last_page]
     rows = [row for grid in grids for row in grid]
     text = plain_lines(rows)
@@ -345,7 +344,7 @@ def correct(db: Database, spool: Spool, config: Config, invoice_id: int, values:
                why=what or "the values read were confirmed")
         if learned is not None:
             template, file = learned
-            _remember(conn, file, invoice_id, actor.name, now)
+            note_learned(conn, file, invoice_id, actor.name, now)
             record(conn, invoice_id, f"layout {template.name!r} learned from this invoice", who=actor.name,
                    why=f"fields: {', '.join(template.field_names)} (file {file})")
         missing = tuple(f"The {name.replace('_', ' ')} is missing." for name in REQUIRED if final.get(name) is None)
@@ -415,7 +414,8 @@ def _slug(text: str) -> str:
 def _new_name(folder: Path, page: LearnedPage, invoice_id: int) -> str:
     first = next((cell.text for row in page.rows for cell in row if not any(c.isdigit() for c in cell.text)), "")
     base = f"{_slug(first) or 'layout'}-{invoice_id}"
-    taken = {item.template.name.casefold() for item in _layouts(folder) if item.template is not None}
+    taken = {item.template.name.casefold() for item in load_template_files(folder)
+             if item.template is not None}
     name, n = base, 2
     while name.casefold() in taken:
         name, n = f"{base}-{n}", n + 1
@@ -435,15 +435,6 @@ def _write(path: Path, template: Template, comment: str) -> None:
             "# value stands relative to a printed label (at: after | right | below).\n")
     path.parent.mkdir(parents=True, exist_ok=True)
     write_durably(path, (head + text).encode("utf-8"), mode=0o640)
-
-
-def _remember(conn: Connection, file: str, invoice_id: int, who: str, now: dt.datetime) -> None:
-    """The store's row for a learned layout file: learned from which invoice, by whom, when (use count from 0)."""
-    done = conn.execute(update(layouts).where(layouts.c.file == file)
-                        .values(learned_from=invoice_id, learned_by=who, learned_at=now))
-    if done.rowcount == 0:
-        conn.execute(insert(layouts).values(file=file, learned_from=invoice_id, learned_by=who, learned_at=now,
-                                            reads=0))
 
 
 def _recheck(conn: Connection, invoice_id: int, row: Any, values: Mapping[str, object], not_ready: tuple[str, ...],
@@ -536,7 +527,7 @@ def _read_through(spool: Spool, invoice: Invoice, template: Template, templates:
         log.info("invoice %d cannot be read again: %s", invoice.id, error)
         return None
     wanted = (invoice.first_page, invoice.last_page or invoice.first_page)
-    if invoice.pdf_name != "document.pdf":
+    if invoice.pdf_name != WHOLE_DOCUMENT:
         wanted = (1, 1 + wanted[1] - wanted[0])
     match = next((fields for fields in found if fields.pages == wanted), found[0] if len(found) == 1 else None)
     if match is None or match.layout != template.name:
@@ -547,16 +538,12 @@ def _read_through(spool: Spool, invoice: Invoice, template: Template, templates:
 # -- layouts ---------------------------------------------------------------------------------------
 
 
-def _layouts(folder: Path) -> list[TemplateFile]:
-    return load_template_files(folder)
-
-
 def list_layouts(db: Database, spool: Spool) -> list[Layout]:
     """Every layout file, learned and hand-written, in file-name order (refused files with their error)."""
     with db.reader.connect() as conn:
         known = {row.file: row for row in conn.execute(select(layouts))}
     found = []
-    for item in _layouts(templates_dir(spool)):
+    for item in load_template_files(templates_dir(spool)):
         row = known.get(item.path.name)
         template = item.template
         found.append(Layout(
@@ -576,7 +563,7 @@ def list_layouts(db: Database, spool: Spool) -> list[Layout]:
 
 
 def _find(spool: Spool, name: str) -> TemplateFile:
-    for item in _layouts(templates_dir(spool)):
+    for item in load_template_files(templates_dir(spool)):
         own = item.template.name if item.template is not None else item.path.stem
         if own == name or (item.template is None and item.path.name == name):
             return item
@@ -597,10 +584,8 @@ def rename_layout(db: Database, spool: Spool, name: str, new_name: str, actor: A
         raise LayoutError(f"{name!r} was written by hand ({item.path.name}): rename it in its file")
     if new != name and any(layout.name.casefold() == new.casefold() for layout in list_layouts(db, spool)):
         raise LayoutError(f"there is a layout named {new!r} already")
-    renamed = Template(new, item.template.keywords, item.template.fields, item.template.date_formats,
-                       item.template.decimal_separator, item.template.anchors, item.template.fingerprint,
-                       item.template.date_order)
-    _write(item.path, renamed, f"Learned by Pagero Connect; renamed from {name!r} by {actor.name}.")
+    _write(item.path, dataclasses.replace(item.template, name=new),
+           f"Learned by Pagero Connect; renamed from {name!r} by {actor.name}.")
     log.info("layout %r renamed to %r by %s", name, new, actor.name)
     return next(layout for layout in list_layouts(db, spool) if layout.file == item.path.name)
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Connection, insert, update
 
 from connect_core.pipeline.extract.templates import Template, TemplateFile, load_template_files
 from connect_core.store.schema import layouts
 
-__all__ = ["Template", "TemplateFile", "folder_of", "load_template_files", "note_use"]
+__all__ = ["Template", "TemplateFile", "folder_of", "load_template_files", "note_learned", "note_use"]
 
 
 def folder_of(data_dir: Path) -> Path:
@@ -25,7 +26,16 @@ def folder_of(data_dir: Path) -> Path:
 
 def note_use(conn: Connection, file: str, now: dt.datetime) -> None:
     """Count one invoice read through the layout in ``file`` (a row is made for a hand-written one)."""
-    done = conn.execute(update(layouts).where(layouts.c.file == file)
-                        .values(reads=layouts.c.reads + 1, last_used_at=now))
-    if done.rowcount == 0:
-        conn.execute(insert(layouts).values(file=file, reads=1, last_used_at=now))
+    _upsert(conn, file, {"reads": layouts.c.reads + 1, "last_used_at": now}, {"reads": 1, "last_used_at": now})
+
+
+def note_learned(conn: Connection, file: str, invoice_id: int, who: str, now: dt.datetime) -> None:
+    """Record that the layout in ``file`` was learned (or improved) from ``invoice_id`` by ``who``."""
+    learned = {"learned_from": invoice_id, "learned_by": who, "learned_at": now}
+    _upsert(conn, file, learned, {**learned, "reads": 0})
+
+
+def _upsert(conn: Connection, file: str, change: dict[str, Any], new: dict[str, Any]) -> None:
+    """Change the row of ``file``, or make it (portable SQL: an update, then an insert if it changed nothing)."""
+    if conn.execute(update(layouts).where(layouts.c.file == file).values(change)).rowcount == 0:
+        conn.execute(insert(layouts).values(file=file, **new))

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tests.support.emulator import wait_until
 from tests.support.harness import CORPUS, REPO
 
 INVOICE = CORPUS / "printed" / "intarsys__EN16931__zugferd_2p0_EN16931_Einfach.pdf"
@@ -27,6 +28,25 @@ def cli(data_dir: Path, *args: str, config: Path | None = None, check: bool = Tr
 
 def invoices(data_dir: Path, *extra: str) -> list[dict[str, Any]]:
     return json.loads(cli(data_dir, "list", "--json", "--limit", "1000", *extra).stdout)
+
+
+AT_PAGERO_ONLINE = ("sent", "delivered", "fetched", "accepted")
+
+
+def import_and_send(data_dir: Path, pdf: Path, config: Path, timeout: float = 120.0) -> tuple[dict[str, Any], str]:
+    """Import ``pdf`` into a running server's empty data dir, send it and wait until Pagero Online has it.
+
+    Returns the invoice's row as imported and its state once it is there.
+    """
+    cli(data_dir, "import", str(pdf), config=config)
+    (row,) = invoices(data_dir)
+    cli(data_dir, "send", str(row["id"]), config=config)
+
+    def at_pagero_online() -> str | None:
+        state = {r["id"]: r["state"] for r in invoices(data_dir)}[row["id"]]
+        return state if state in AT_PAGERO_ONLINE else None
+
+    return row, wait_until(at_pagero_online, timeout=timeout)
 
 
 def wait_for_invoices(data_dir: Path, count: int, timeout: float = 90.0) -> list[dict[str, Any]]:

@@ -18,6 +18,7 @@ an invoice of these layouts lands in *Needs attention* until a person corrects o
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -86,19 +87,9 @@ def _above(page: canvas.Canvas, inv: UnreadInvoice) -> None:
     page.drawString(56, 580, "Pos")
     page.drawString(90, 580, "Bezeichnung")
     page.drawRightString(530, 580, "Betrag")
-    page.setFont("Helvetica", 9)
-    y = 564
-    for n, (text, amount) in enumerate(inv.lines(), 1):
-        page.drawString(56, y, str(n))
-        page.drawString(90, y, text)
-        page.drawRightString(530, y, _de(amount))
-        y -= 14
-    page.setFont("Helvetica-Bold", 10)
-    page.drawString(340, y - 20, f"Endsumme {inv.currency}")
-    page.drawRightString(530, y - 20, _de(inv.total))
-    page.setFont("Helvetica", 7)
-    page.drawString(56, 60, "Kessler Feinmechanik KG · Sitz Aalen · Kreissparkasse Ostalb · "
-                            "IBAN DE12 6145 0050 0000 1234 56")
+    _lines_and_total(page, inv, 564, _de, f"Endsumme {inv.currency}", 340,
+                     "Kessler Feinmechanik KG · Sitz Aalen · Kreissparkasse Ostalb · IBAN DE12 6145 0050 0000 1234 56",
+                     numbered=True)
 
 
 def _magyar(page: canvas.Canvas, inv: UnreadInvoice) -> None:
@@ -125,17 +116,8 @@ def _magyar(page: canvas.Canvas, inv: UnreadInvoice) -> None:
     page.setFont("Helvetica-Bold", 9)
     page.drawString(56, 570, "Megnevezés")
     page.drawRightString(530, 570, "Bruttó érték")
-    page.setFont("Helvetica", 9)
-    y = 556
-    for text, amount in inv.lines():
-        page.drawString(56, y, text)
-        page.drawRightString(530, y, f"{_hu(amount)} {inv.currency}")
-        y -= 14
-    page.setFont("Helvetica-Bold", 10)
-    page.drawString(330, y - 20, "Fizetendő:")
-    page.drawRightString(530, y - 20, f"{_hu(inv.total)} {inv.currency}")
-    page.setFont("Helvetica", 7)
-    page.drawString(56, 60, "Tisza Nyomda Kft. · Cégjegyzékszám: 06-09-000000 · OTP Bank")
+    _lines_and_total(page, inv, 556, lambda amount: f"{_hu(amount)} {inv.currency}", "Fizetendő:", 330,
+                     "Tisza Nyomda Kft. · Cégjegyzékszám: 06-09-000000 · OTP Bank")
 
 
 def _unusual(page: canvas.Canvas, inv: UnreadInvoice) -> None:
@@ -155,17 +137,25 @@ def _unusual(page: canvas.Canvas, inv: UnreadInvoice) -> None:
     page.setFont("Helvetica-Bold", 9)
     page.drawString(56, 660, "Work")
     page.drawRightString(530, 660, inv.currency)
+    _lines_and_total(page, inv, 646, lambda amount: f"{amount:,.2f}", f"Please remit {inv.currency}", 300,
+                     "Harbour Lane Studio Ltd · Registered in England 01234567 · Barclays")
+
+
+def _lines_and_total(page: canvas.Canvas, inv: UnreadInvoice, y: float, shown: Callable[[Decimal], str],
+                     total_label: str, label_x: float, footer: str, *, numbered: bool = False) -> None:
+    """The invoice lines from ``y`` down, the total under them after ``total_label``, and the footer."""
     page.setFont("Helvetica", 9)
-    y = 646
-    for text, amount in inv.lines():
-        page.drawString(56, y, text)
-        page.drawRightString(530, y, f"{amount:,.2f}")
+    for n, (text, amount) in enumerate(inv.lines(), 1):
+        if numbered:
+            page.drawString(56, y, str(n))
+        page.drawString(90 if numbered else 56, y, text)
+        page.drawRightString(530, y, shown(amount))
         y -= 14
     page.setFont("Helvetica-Bold", 10)
-    page.drawString(300, y - 20, f"Please remit {inv.currency}")
-    page.drawRightString(530, y - 20, f"{inv.total:,.2f}")
+    page.drawString(label_x, y - 20, total_label)
+    page.drawRightString(530, y - 20, shown(inv.total))
     page.setFont("Helvetica", 7)
-    page.drawString(56, 60, "Harbour Lane Studio Ltd · Registered in England 01234567 · Barclays")
+    page.drawString(56, 60, footer)
 
 
 def series(layout: str, count: int, start: int = 1) -> list[UnreadInvoice]:

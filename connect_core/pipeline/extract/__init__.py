@@ -22,7 +22,7 @@ from pypdf import PdfReader
 from pypdf.errors import PyPdfError
 
 from connect_core.config import Company
-from connect_core.pipeline.extract.decide import READY, decide, not_ready_reasons
+from connect_core.pipeline.extract.decide import READY, REQUIRED, decide, not_ready_reasons
 from connect_core.pipeline.extract.facturx import embedded_xml, read_xml
 from connect_core.pipeline.extract.fields import FIELD_NAMES, ExtractError, FieldValue, Found, InvoiceFields
 from connect_core.pipeline.extract.grid import Cell, candidates, cells_of, plain_lines
@@ -64,10 +64,6 @@ def read_invoices(pdf: Path, templates: Sequence[Template] | None = None, compan
     producer = producer_of(reader)
     return [_invoice(texts, grids, first, last, templates, companies, default_currency, producer)
             for first, last in invoice_ranges(texts, templates, grids, producer)]
-
-
-#: The fields an invoice is not sent without (a learned layout that misses one of them holds the invoice).
-REQUIRED = ("invoice_number", "issue_date", "currency", "total")
 
 
 def producer_of(reader: PdfReader) -> str | None:
@@ -187,7 +183,7 @@ def _invoice(texts: Sequence[str], grids: Sequence[list[list[Cell]]], first: int
         not_ready = missed + disputed + tuple(not_ready_reasons(found))
         ready = not not_ready
     elif template is not None:  # a person wrote the template for this layout: what it reads is as sure as it says
-        missing = [name for name in ("invoice_number", "issue_date", "total", "currency") if values.get(name) is None]
+        missing = [name for name in REQUIRED if values.get(name) is None]
         ready, not_ready = not missing, tuple(f"The {name.replace('_', ' ')} could not be read." for name in missing)
     return InvoiceFields(pages=(first, last), sources=sources, credit_note=decision.credit_note,
                          buyer_ids=decision.buyer_ids, ready_to_send=ready, not_ready=not_ready,

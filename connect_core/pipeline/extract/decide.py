@@ -35,6 +35,8 @@ RIVAL_COST = 0.25
 CROSS_CHECK = 0.08
 LINE_WEIGHT = 1.0
 NAMES = {"invoice_number": "invoice number", "issue_date": "issue date", "total": "total", "currency": "currency"}
+#: The fields an invoice is not sent without (a correction cannot empty them; a learned layout missing one holds it).
+REQUIRED = tuple(NAMES)
 
 
 @dataclass(frozen=True)

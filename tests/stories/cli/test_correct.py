@@ -15,9 +15,9 @@ from typing import Any
 
 import yaml
 
-from tests.support.cli import cli, invoices
+from tests.support.cli import cli, import_and_send, invoices
 from tests.support.documents import invoice_pdf
-from tests.support.emulator import Emulator, wait_until
+from tests.support.emulator import Emulator
 from tests.support.harness import running
 from tests.support.unread import UnreadInvoice, series, unread_invoice
 from tests.support.web import add_user
@@ -180,15 +180,7 @@ def test_mistakes_are_one_line_and_change_nothing_and_no_learn_learns_nothing(da
 def test_a_sent_invoice_cannot_be_corrected(data_root: Path, emulator: Emulator) -> None:
     config = emulator.product_config(data_root / "config.yaml", mode="manual")
     with running(data_root / "data", config=config) as server:
-        cli(server.data_dir, "import", str(invoice_pdf(data_root / "RE-1.pdf", "RE-1")), config=config)
-        (row,) = invoices(server.data_dir)
-        cli(server.data_dir, "send", str(row["id"]), config=config)
-
-        def sent() -> bool:
-            state = invoices(server.data_dir)[0]["state"]
-            return state in ("sent", "delivered", "fetched", "accepted")
-
-        wait_until(sent, timeout=60)
+        row, _state = import_and_send(server.data_dir, invoice_pdf(data_root / "RE-1.pdf", "RE-1"), config)
         line = error_line(cli(server.data_dir, "correct", str(row["id"]), "total=1.00", config=config, check=False))
         assert line.startswith(f"pagero-connect: invoice {row['id']} was already sent ("), line
         assert invoices(server.data_dir)[0]["total"] == row["total"]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.support.cli import cli, invoices
+from tests.support.cli import cli, import_and_send
 from tests.support.documents import invoice_pdf
-from tests.support.emulator import Emulator, wait_until
+from tests.support.emulator import Emulator
 from tests.support.harness import running
 
 
@@ -19,15 +19,7 @@ def error_lines(stderr: str) -> list[str]:
 def test_resending_a_sent_invoice_asks_for_yes(data_root: Path, emulator: Emulator) -> None:
     config = emulator.product_config(data_root / "config.yaml", mode="manual")
     with running(data_root / "data", config=config) as server:
-        cli(server.data_dir, "import", str(invoice_pdf(data_root / "RE-1.pdf", "RE-1")), config=config)
-        (row,) = invoices(server.data_dir)
-        cli(server.data_dir, "send", str(row["id"]), config=config)
-
-        def at_pagero_online() -> str | None:
-            state = {r["id"]: r["state"] for r in invoices(server.data_dir)}[row["id"]]
-            return state if state in ("sent", "delivered", "fetched") else None
-
-        state = wait_until(at_pagero_online, timeout=120)
+        row, state = import_and_send(server.data_dir, invoice_pdf(data_root / "RE-1.pdf", "RE-1"), config)
         asked = cli(server.data_dir, "resend", str(row["id"]), config=config, check=False)
         assert asked.returncode == 2
         (line,) = error_lines(asked.stderr)

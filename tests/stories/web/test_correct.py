@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import urllib.parse
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -71,6 +72,22 @@ def office(data_root: Path, emulator: Emulator) -> Iterator[Office]:
         server.stop()
 
 
+@contextmanager
+def _signed_in(browser: Browser, office: Office, user: str, *, accept_dialogs: bool = False
+               ) -> Iterator[tuple[Page, list[str]]]:
+    """A fresh desktop browser context signed in as ``user``; the messages of any dialogs are collected."""
+    context = browser.new_context(viewport=DESKTOP)
+    dialogs: list[str] = []
+    try:
+        page = context.new_page()
+        page.on("dialog", lambda dialog: (dialogs.append(dialog.message),
+                                          dialog.accept() if accept_dialogs else dialog.dismiss()))
+        login(page, office.url, user)
+        yield page, dialogs
+    finally:
+        context.close()
+
+
 def _invoice(session: requests.Session, base: str, invoice_id: int) -> dict[str, Any]:
     answer = session.get(f"{base}/api/invoices/{invoice_id}", timeout=30)
     assert answer.status_code == 200, answer.text
@@ -107,12 +124,7 @@ def test_one_correction_in_the_browser_teaches_the_layout(browser: Browser, offi
     api, _csrf = api_login(office.url, "anna")
     assert [_invoice(api, office.url, n)["state"] for n in ids] == ["needs-attention"] * 3
 
-    context = browser.new_context(viewport=DESKTOP)
-    dialogs: list[str] = []
-    try:
-        page = context.new_page()
-        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-        login(page, office.url, "anna")
+    with _signed_in(browser, office, "anna") as (page, dialogs):
         page.goto(f"{office.url}/outbound/needs-attention")
         for n in ids:
             row = page.locator(f"#invoice-{n}")
@@ -163,8 +175,6 @@ def test_one_correction_in_the_browser_teaches_the_layout(browser: Browser, offi
             f"template:{name}"}
         page.goto(f"{office.url}/invoices/{fourth}")
         expect(page.locator("tr[data-field=invoice_number]")).to_contain_text(name)
-    finally:
-        context.close()
     assert dialogs == []
 
 
@@ -174,10 +184,7 @@ def test_a_wrong_value_is_said_as_it_is_typed_and_refused_by_the_server(browser:
     api, csrf = api_login(office.url, "anna")
     before = _invoice(api, office.url, first)
 
-    context = browser.new_context(viewport=DESKTOP)
-    try:
-        page = context.new_page()
-        login(page, office.url, "anna")
+    with _signed_in(browser, office, "anna") as (page, _dialogs):
         page.goto(f"{office.url}/invoices/{first}/correct")
         _fill(page, _as_printed(made[0]))
         save = page.locator("#correct [data-save]")
@@ -209,8 +216,6 @@ def test_a_wrong_value_is_said_as_it_is_typed_and_refused_by_the_server(browser:
         expect(page.locator("#correct [data-save]")).to_be_disabled()
         expect(page.locator("#correct input[name=total]")).to_have_value("12,3,4")  # what was typed stays
         expect(page.locator("#correct input[name=buyer]")).to_have_value(made[0].buyer)
-    finally:
-        context.close()
 
     # The API: 400 naming the field.
     refused = api.post(f"{office.url}/api/invoices/{first}/correct", json={"values": {"total": "twelve"}},
@@ -228,18 +233,13 @@ def test_a_wrong_value_is_said_as_it_is_typed_and_refused_by_the_server(browser:
     assert api.get(f"{office.url}/api/layouts", timeout=30).json()["items"] == []
 
     # "Learn this layout" unticked: this invoice only.
-    context = browser.new_context(viewport=DESKTOP)
-    try:
-        page = context.new_page()
-        login(page, office.url, "anna")
+    with _signed_in(browser, office, "anna") as (page, _dialogs):
         page.goto(f"{office.url}/invoices/{first}/correct")
         _fill(page, _as_printed(made[0]))
         page.uncheck("#correct input[name=learn]")
         page.locator("#correct [data-save]").click()
         page.wait_for_url(re.compile(rf".*/invoices/{first}\?.*"))
         expect(page.locator(".notice.ok[role=status]")).to_contain_text("No layout learned")
-    finally:
-        context.close()
     assert _shows(_invoice(api, office.url, first), made[0])
     assert _invoice(api, office.url, second)["state"] == "needs-attention"
     assert api.get(f"{office.url}/api/layouts", timeout=30).json()["items"] == []
@@ -259,11 +259,7 @@ def test_settings_lists_renames_downloads_and_deletes_layouts(browser: Browser, 
     (listed,) = anna.get(f"{office.url}/api/layouts", timeout=30).json()["items"]
     assert (listed["name"], listed["learned_from"], listed["learned_by"]) == (name, ids[0], "bob"), listed
 
-    context = browser.new_context(viewport=DESKTOP)
-    try:
-        page = context.new_page()
-        page.on("dialog", lambda dialog: dialog.accept())
-        login(page, office.url, "anna")
+    with _signed_in(browser, office, "anna", accept_dialogs=True) as (page, _dialogs):
         page.goto(f"{office.url}/settings")
         page.click("[data-test=layouts-link]")
         page.wait_for_url(f"{office.url}/settings/layouts")
@@ -297,8 +293,6 @@ def test_settings_lists_renames_downloads_and_deletes_layouts(browser: Browser, 
         expect(page.locator("[data-test=message]")).to_contain_text(f"Layout '{new_name}' deleted")
         expect(page.locator("table[data-test=layouts]")).to_have_count(0)
         expect(page.locator("[data-test=empty]")).to_contain_text("No layouts yet")
-    finally:
-        context.close()
     assert anna.get(f"{office.url}/api/layouts", timeout=30).json()["items"] == []
     for n, inv in zip(ids, made, strict=True):  # what it read stays as it was read
         assert _shows(_invoice(anna, office.url, n), inv)
@@ -349,12 +343,7 @@ def test_a_clerk_corrects_only_their_own_and_markup_stays_text(browser: Browser,
     assert _invoice(anna, office.url, mine)["state"] == "needs-attention"
 
     # Markup typed into a field is shown as those characters, on the invoice and in the list.
-    context = browser.new_context(viewport=DESKTOP)
-    dialogs: list[str] = []
-    try:
-        page = context.new_page()
-        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-        login(page, office.url, "alice")
+    with _signed_in(browser, office, "alice") as (page, dialogs):
         page.goto(f"{office.url}/invoices/{mine}/correct")
         _fill(page, {**_as_printed(mine_made[0]), "buyer": XSS})
         page.uncheck("#correct input[name=learn]")
@@ -364,8 +353,6 @@ def test_a_clerk_corrects_only_their_own_and_markup_stays_text(browser: Browser,
         page.goto(f"{office.url}/search")
         expect(page.locator(f"#invoice-{mine} td[data-label=Counterparty]")).to_have_text(XSS)
         page.wait_for_timeout(300)
-    finally:
-        context.close()
     assert dialogs == []
     for path in (f"/invoices/{mine}", "/search"):
         html = alice.get(office.url + path, timeout=30).text

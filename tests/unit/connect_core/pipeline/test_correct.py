@@ -18,6 +18,7 @@ import pytest
 import yaml
 from sqlalchemy import select, update
 
+from connect_core.invoices import service
 from connect_core.invoices.access import Actor
 from connect_core.invoices.errors import NotAllowed, NotFound
 from connect_core.invoices.states import State
@@ -297,3 +298,16 @@ def test_a_layout_file_edited_into_nonsense_is_refused_by_name_and_key_and_the_o
     # The server's log says it once per refused file (one line naming the file and the key), not at every job.
     refused = [r.getMessage() for r in caplog.records if "layout refused" in r.getMessage()]
     assert len(refused) == 2 and any("aaa-broken.yaml: fields.total.at" in line for line in refused)
+
+
+def test_a_ready_invoice_of_the_layout_is_read_again_and_stays_ready(office: Office) -> None:
+    made = series("above", 2)
+    first, sent_as_is = (_print(office, "above", invoice) for invoice in made)
+    assert service.approve(office.db, sent_as_is, ANNA) is State.READY  # "Send as it is": no number yet
+    assert _row(office, sent_as_is).invoice_number is None
+    done = correct(office.db, office.spool, office.config, first, _values(made[0]), ANNA, strict=True)
+    assert done.reread == (sent_as_is,) and done.moved == ()
+    row = _row(office, sent_as_is)
+    assert (State(row.state), _exact(row, made[1])) == (State.READY, {})
+    assert [line.what for line in office.history(sent_as_is)][-2:] == [
+        f"read again through layout {done.layout!r}", "checked again: still ready"]
