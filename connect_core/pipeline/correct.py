@@ -86,7 +86,15 @@ class FieldError(ConnectError):
 
 
 class LayoutError(ConnectError):
-    """A layout cannot be renamed, deleted or found; the message says which and why."""
+    """A layout cannot be renamed or deleted; the message says which and why."""
+
+
+class NoSuchLayout(LayoutError):
+    """No layout file has that name."""
+
+
+class LayoutNameTaken(LayoutError):
+    """Another layout has that name already."""
 
 
 @dataclass(frozen=True)
@@ -567,7 +575,7 @@ def _find(spool: Spool, name: str) -> TemplateFile:
         own = item.template.name if item.template is not None else item.path.stem
         if own == name or (item.template is None and item.path.name == name):
             return item
-    raise LayoutError(f"no layout named {name!r} (pagero-connect layouts lists them)")
+    raise NoSuchLayout(f"no layout named {name!r} (pagero-connect layouts lists them)")
 
 
 def rename_layout(db: Database, spool: Spool, name: str, new_name: str, actor: Actor) -> Layout:
@@ -582,8 +590,9 @@ def rename_layout(db: Database, spool: Spool, name: str, new_name: str, actor: A
         raise LayoutError(f"layout file {item.path.name} is refused ({item.error}); fix or delete it first")
     if not item.template.learned:
         raise LayoutError(f"{name!r} was written by hand ({item.path.name}): rename it in its file")
-    if new != name and any(layout.name.casefold() == new.casefold() for layout in list_layouts(db, spool)):
-        raise LayoutError(f"there is a layout named {new!r} already")
+    if any(layout.name.casefold() == new.casefold() and layout.file != item.path.name
+           for layout in list_layouts(db, spool)):
+        raise LayoutNameTaken(f"there is a layout named {new!r} already")
     _write(item.path, dataclasses.replace(item.template, name=new),
            f"Learned by Pagero Connect; renamed from {name!r} by {actor.name}.")
     log.info("layout %r renamed to %r by %s", name, new, actor.name)
@@ -603,5 +612,5 @@ def delete_layout(db: Database, spool: Spool, name: str, actor: Actor) -> None:
 
 
 def layout_yaml(spool: Spool, name: str) -> str:
-    """The layout's file as YAML text (to download); :class:`LayoutError` when there is none of that name."""
+    """The layout's file as YAML text (to download); :class:`NoSuchLayout` when there is none of that name."""
     return _find(spool, name).path.read_text(encoding="utf-8")

@@ -304,41 +304,33 @@ def layouts(site: Site) -> list[corrections.Layout]:
     return corrections.list_layouts(site.db, site.spool)
 
 
-def _layout(site: Site, name: str) -> corrections.Layout:
-    for layout in layouts(site):
-        if layout.name == name:
-            return layout
-    raise HttpError(404, "No such layout.")
-
-
 def rename_layout(site: Site, actor: Actor, name: str, new_name: str) -> corrections.Layout:
     """Rename a layout: 404 no such layout, 409 the new name is taken, 400 a name that cannot be."""
-    _layout(site, name)
-    if new_name.casefold() != name.casefold() and any(
-            layout.name.casefold() == new_name.casefold() for layout in layouts(site)):
-        raise HttpError(409, f"There is a layout called {new_name!r} already.")
     try:
         return corrections.rename_layout(site.db, site.spool, name, new_name, actor)
     except NotAllowed as error:
         raise HttpError(403, str(error)) from error
+    except corrections.NoSuchLayout as error:
+        raise HttpError(404, "No such layout.") from error
+    except corrections.LayoutNameTaken as error:
+        raise HttpError(409, f"There is a layout called {new_name!r} already.") from error
     except corrections.LayoutError as error:
         raise HttpError(400, str(error)) from error
 
 
 def delete_layout(site: Site, actor: Actor, name: str) -> None:
     """Delete a layout (admins only); the invoices it read keep their values."""
-    _layout(site, name)
     try:
         corrections.delete_layout(site.db, site.spool, name, actor)
     except NotAllowed as error:
         raise HttpError(403, str(error)) from error
-    except corrections.LayoutError as error:
-        raise HttpError(404, str(error)) from error
+    except corrections.NoSuchLayout as error:
+        raise HttpError(404, "No such layout.") from error
 
 
 def layout_yaml(site: Site, name: str) -> str:
     """The layout's file as YAML text, to download."""
     try:
         return corrections.layout_yaml(site.spool, name)
-    except corrections.LayoutError as error:
+    except corrections.NoSuchLayout as error:
         raise HttpError(404, "No such layout.") from error

@@ -25,6 +25,8 @@ from connect_core.invoices.states import State
 from connect_core.pipeline.correct import (
     FieldError,
     LayoutError,
+    LayoutNameTaken,
+    NoSuchLayout,
     correct,
     correction_form,
     delete_layout,
@@ -263,7 +265,16 @@ def test_layouts_are_renamed_and_deleted_by_admins_and_the_invoices_keep_their_v
         rename_layout(office.db, office.spool, done.layout, "Kessler", CLERK)
     with pytest.raises(LayoutError, match="1 to 80 letters"):
         rename_layout(office.db, office.spool, done.layout, "../../etc/passwd", ANNA)
-    renamed = rename_layout(office.db, office.spool, done.layout, "Kessler Feinmechanik", ANNA)
+    renamed = rename_layout(office.db, office.spool, done.layout, "kessler feinmechanik", ANNA)
+    by_hand = templates_dir(office.spool) / "by-hand.yaml"
+    by_hand.write_text("name: Other\nkeywords: [x]\nfields:\n  total: 'T (\\S+)'\n")
+    with pytest.raises(LayoutNameTaken, match="there is a layout named 'other' already"):
+        rename_layout(office.db, office.spool, "kessler feinmechanik", "other", ANNA)
+    with pytest.raises(NoSuchLayout, match="no layout named 'nothing'"):
+        rename_layout(office.db, office.spool, "nothing", "Something", ANNA)
+    by_hand.unlink()
+    # Only another layout's name is taken: the same name in other letters is a rename of this one.
+    renamed = rename_layout(office.db, office.spool, "kessler feinmechanik", "Kessler Feinmechanik", ANNA)
     assert renamed.name == "Kessler Feinmechanik" and renamed.learned_from == ids[0]
     with pytest.raises(LayoutError, match="no layout named"):
         layout_yaml(office.spool, done.layout)
