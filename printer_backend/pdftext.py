@@ -58,7 +58,7 @@ def page_texts(source: Path, pages: int, *, limits: Limits, max_chars: int = MAX
     pdftotext, prlimit = _tools()
     with open(source, "rb") as document, tempfile.TemporaryDirectory(prefix="pagero-text-") as scratch:
         walls = confinement()
-        drop = walls.can_drop and nobody_can_reach(Path(scratch))
+        drop = walls.can_drop and nobody_can_reach(Path(scratch).parent)
         if drop:
             os.chown(scratch, NOBODY, NOBODY)
         argv = [*walls.prefix(drop), *limits_argv(prlimit, limits),
@@ -66,7 +66,7 @@ def page_texts(source: Path, pages: int, *, limits: Limits, max_chars: int = MAX
         env = {**base_environment(), "TMPDIR": scratch, "TMP": scratch, "TEMP": scratch}
         process = subprocess.Popen(argv, env=env, cwd=scratch, stdin=document, stdout=subprocess.PIPE,
                                    stderr=subprocess.DEVNULL, start_new_session=True, close_fds=True)
-        output = _read(process, limit=4 * max_chars * pages + 4096, wall_seconds=limits.wall_seconds)
+        output = read_output(process, limit=4 * max_chars * pages + 4096, wall_seconds=limits.wall_seconds)
     if output is None:
         return [""] * pages
     texts = output.decode("utf-8", "replace").split("\f")[:pages]
@@ -74,7 +74,7 @@ def page_texts(source: Path, pages: int, *, limits: Limits, max_chars: int = MAX
     return [text[:max_chars] for text in texts]
 
 
-def _read(process: subprocess.Popen[bytes], *, limit: int, wall_seconds: float) -> bytes | None:
+def read_output(process: subprocess.Popen[bytes], *, limit: int, wall_seconds: float) -> bytes | None:
     """All of the process's standard output, or None if it failed, wrote more than ``limit`` or ran too long."""
     kept = bytearray()
     overflow = threading.Event()
