@@ -123,6 +123,38 @@ class LimitsSettings:
                                   help="below this much free spool space new jobs are refused (spool-area-full)")
 
 
+OCR_LANGUAGE = re.compile(r"[a-z]{3}")
+
+
+def _ocr_languages(key: str, value: Any) -> tuple[str, ...]:
+    """Tesseract language codes from a list or one text ("deu+eng", "deu, eng")."""
+    if value is None:
+        return ()
+    items = re.split(r"[\s,+]+", value) if isinstance(value, str) else value
+    if not isinstance(items, list | tuple):
+        raise ConfigError(f"{key}: expected a list of language codes such as [deu, eng], got {value!r}")
+    codes: list[str] = []
+    for item in items:
+        code = item.strip().lower() if isinstance(item, str) else item
+        if code == "":
+            continue
+        if not isinstance(code, str) or not OCR_LANGUAGE.fullmatch(code):
+            raise ConfigError(f"{key}: {item!r} is not a Tesseract language code (three letters: deu, eng, fra, ...)")
+        if code not in codes:
+            codes.append(code)
+    return tuple(codes)
+
+
+@dataclass(frozen=True)
+class OcrConfig:
+    enabled: bool = setting(True, help="recognise the text of pages that have none (scans, raster prints)")
+    languages: tuple[str, ...] = setting(
+        (), check=_ocr_languages,
+        help="Tesseract languages, e.g. [deu, eng] or \"deu+eng\" (empty: the company's country's and English)")
+    page_seconds: float = setting(60.0, minimum=1, help="seconds one page may take; then it is left without text")
+    max_pages: int = setting(50, minimum=1, help="pages of one document recognised at most")
+
+
 @dataclass(frozen=True)
 class Company:
     """A company this office invoices as: the seller on the invoices printed here."""
@@ -293,6 +325,7 @@ class Config:
     storage: StorageSettings = field(default_factory=StorageSettings)
     web: WebSettings = field(default_factory=WebSettings)
     limits: LimitsSettings = field(default_factory=LimitsSettings)
+    ocr: OcrConfig = field(default_factory=OcrConfig)
     company: CompanySettings = field(default_factory=CompanySettings)
     source: Path | None = field(default=None, compare=False)
     """The configuration file these settings were read from (None: defaults and environment only)."""

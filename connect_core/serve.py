@@ -22,6 +22,7 @@ from connect_core.intake.spool import Spool
 from connect_core.invoices.retention import RetentionTimer
 from connect_core.online.inbound import make_inbound
 from connect_core.online.outbox import make_outbox
+from connect_core.pipeline.recognition import ocr_status
 from connect_core.pipeline.worker import Pipeline, make_pipeline
 from connect_core.store import Database, open_database
 from connect_core.web.app import create_app
@@ -142,6 +143,8 @@ def run(config: Config, demo: bool = False) -> int:
     outbox = make_outbox(config, product.db, product.spool)
     host, port = config.listen
     postscript = start_postscript(product.pipeline)
+    recognition = ocr_status(config).summary
+    log.info("Text recognition (OCR): %s", recognition)
 
     def banner(port: int) -> str:
         where = public_host(host, port)
@@ -149,6 +152,7 @@ def run(config: Config, demo: bool = False) -> int:
             f"Pagero Connect is running (data in {config.data_dir}).",
             f"  Printer URI:  ipp://{where}{product.printer.path}",
             f"  PostScript:   {postscript}",
+            f"  OCR:          {recognition}",
             f"  Status page:  http://{where}/",
             f"  Sending:      {config.sending.mode} mode, {config.account.environment} environment",
             (f"  demo: invoices go to the local Pagero Online emulator at {config.account.url}/ "

@@ -20,12 +20,14 @@ from connect_core.config import SETTINGS, Config, format_companies, parse_compan
 from connect_core.errors import ConfigError
 from connect_core.fsutil import write_durably
 from connect_core.paths import default_config_file
+from connect_core.pipeline.recognition import ocr_status
 
 EDITABLE = ("sending.mode", "online.url", "online.username", "online.password", "online.company_id",
-            "online.environment", "company.name", "company.vat_ids", "company.others")
+            "online.environment", "company.name", "company.vat_ids", "company.others", "ocr.languages")
 SECRET = frozenset({"online.password"})
 FIELDS = {"sending_mode": "sending.mode", "url": "online.url", "username": "online.username",
-          "password": "online.password", "company_id": "online.company_id", "environment": "online.environment"}
+          "password": "online.password", "company_id": "online.company_id", "environment": "online.environment",
+          "ocr_languages": "ocr.languages"}
 """The Settings form's (and the API's) field names and the settings they change."""
 COMPANY_FIELDS = {"company_name": "company.name", "company_vat_ids": "company.vat_ids",
                   "company_others": "company.others"}
@@ -34,7 +36,8 @@ FORM_FIELDS = {**FIELDS, **COMPANY_FIELDS}
 """Every field of the Settings form and the setting it changes."""
 WORDS = {"sending.mode": "sending mode", "online.url": "service URL", "online.username": "user name",
          "online.password": "password", "online.company_id": "company id", "online.environment": "environment",
-         "company.name": "company name", "company.vat_ids": "VAT ids", "company.others": "further companies"}
+         "company.name": "company name", "company.vat_ids": "VAT ids", "company.others": "further companies",
+         "ocr.languages": "OCR languages"}
 LONG = {"company.others": 20000}
 """Settings given as several lines, and how long their text may be (every other one: a line of 2000 at most)."""
 
@@ -59,6 +62,8 @@ def visible_settings(config: Config) -> dict[str, Any]:
         },
         "file": str(settings_file(config)),
         "demo": config.is_demo,
+        "ocr": dataclasses.asdict(ocr_status(config)),
+        "ocr_languages": ", ".join(config.ocr.languages),
     }
 
 

@@ -96,14 +96,21 @@ def cmd_online_emulator(args: argparse.Namespace, config: Config) -> int:
 
 def cmd_convert(args: argparse.Namespace, config: Config) -> int:
     """Convert one document to PDF (refusals are one line, exit 2)."""
+    from connect_core.pipeline.recognition import ocr_settings
     from printer_backend.convert import main as convert_main
 
     argv = [args.input, "-o", args.output, "--paper", args.paper or config.printer.paper]
+    if args.ocr:
+        chosen = {"ocr.enabled": True, **({"ocr.languages": args.languages} if args.languages else {})}
+        settings = ocr_settings(config.replace(chosen))  # a wrong code: one line naming ocr.languages
+        assert settings is not None
+        argv += ["--ocr", "--languages", "+".join(settings.languages)]
     return convert_main(argv + (["--json"] if args.json else []))
 
 
 def as_pdf(source: Path, folder: Path, config: Config) -> Path:
-    """``source`` itself when it is a PDF, else its conversion (as the pipeline makes it) in ``folder``."""
+    """``source`` itself when it is a PDF with text, else its conversion (as the pipeline makes it) in ``folder``."""
+    from connect_core.pipeline.recognition import ocr_settings
     from connect_core.pipeline.worker import conversion_limits
     from printer_backend import sniff
     from printer_backend.convert import convert
@@ -111,15 +118,16 @@ def as_pdf(source: Path, folder: Path, config: Config) -> Path:
 
     with open(source, "rb") as stream:
         head = stream.read(sniff.HEAD_BYTES)
-    if sniff.sniff(head) == sniff.PDF:
+    ocr = ocr_settings(config)
+    if sniff.sniff(head) == sniff.PDF and ocr is None:
         return source
     limits = conversion_limits(config)
     target = folder / "document.pdf"
     try:
-        convert(source, target, paper=config.printer.paper, limits=limits)
+        made = convert(source, target, paper=config.printer.paper, limits=limits, ocr=ocr)
     except BackendError as error:
         raise ConnectError(f"{source}: refused — {error.reason}") from None
-    return target
+    return source if made.passthrough else target
 
 
 def cmd_extract(args: argparse.Namespace, config: Config) -> int:
@@ -227,6 +235,10 @@ def add_commands(commands: Any) -> None:
     convert.add_argument("-o", "--output", required=True)
     convert.add_argument("--paper", choices=("A4", "Letter"))
     convert.add_argument("--json", action="store_true")
+    convert.add_argument("--ocr", action="store_true",
+                         help="recognise the text of pages that have none (scans, raster prints, garbled PostScript)")
+    convert.add_argument("--languages", help="with --ocr: Tesseract languages, e.g. deu+eng (default: ocr.languages, "
+                                             "else the company's country's and English)")
 
     extract = command(commands, "extract", "read the invoices in a document (number, dates, total, parties)",
                       cmd_extract, data=TEMPLATES)

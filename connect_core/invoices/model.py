@@ -162,10 +162,12 @@ class PrintJob:
     source: str
     format: str | None
     received: dt.datetime
+    busy: str = ""
+    """While the job is being converted: what is happening, when it takes a while ("Recognising text")."""
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name, "user": self.user, "door": self.door, "source": self.source,
-                "format": self.format, "received": self.received.isoformat()}
+                "format": self.format, "received": self.received.isoformat(), "busy": self.busy}
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ invoice's history under the actor's name.
 from __future__ import annotations
 
 import datetime as dt
+import zlib
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -143,9 +144,10 @@ def change_marker(db: Database) -> str:
     with db.reader.connect() as conn:
         last_event = conn.execute(select(func.max(events.c.id))).scalar() or 0
         last_job = conn.execute(select(func.max(print_jobs.c.id))).scalar() or 0
-        busy = conn.execute(select(func.count()).select_from(print_jobs).where(
-            print_jobs.c.state == int(JobState.PROCESSING))).scalar() or 0
-    return f"{last_event}.{last_job}.{busy}"
+        busy = [message or "" for (message,) in conn.execute(select(print_jobs.c.state_message).where(
+            print_jobs.c.state == int(JobState.PROCESSING)))]
+    # what a job being processed says ("Recognising text: page 2 of 5") changes what the list shows
+    return f"{last_event}.{last_job}.{len(busy)}.{zlib.crc32(''.join(busy).encode())}"
 
 
 def processing_jobs(db: Database, actor: Actor = SYSTEM, limit: int = 20) -> list[PrintJob]:
@@ -180,8 +182,9 @@ def job_outcome(db: Database, job_id: int, actor: Actor = SYSTEM) -> JobOutcome:
 
 
 def _print_job(job: Any) -> PrintJob:
+    busy = job.state_message if job.state == int(JobState.PROCESSING) and job.state_message else ""
     return PrintJob(job.id, job.name, job.user_name, job.door, job.source_name,
-                    job.source_format or job.document_format, job.created_at.replace(tzinfo=dt.UTC))
+                    job.source_format or job.document_format, job.created_at.replace(tzinfo=dt.UTC), busy)
 
 
 def _visible_row(conn: Connection, invoice_id: int, actor: Actor) -> Any:

@@ -42,6 +42,8 @@ class Candidate:
     seller: str | None = None
     not_ready: tuple[str, ...] = ()
     """Why the reader is not sure enough to send it without a person (empty: ready to send)."""
+    no_text: str = ""
+    """Why a document without text has none, when text recognition was tried ("No text found: ...")."""
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,8 @@ def size(candidate: Candidate, policy: Policy) -> Finding | None:
 
 def text_layer(candidate: Candidate, policy: Policy) -> Finding | None:
     if not candidate.has_text:
+        if candidate.no_text:
+            return Finding("text", State.NEEDS_ATTENTION, f"{candidate.no_text} Check it and approve.")
         kind = "an image" if candidate.source_format.startswith("image/") else "a document whose text cannot be read"
         return Finding("text", State.NEEDS_ATTENTION,
                        f"It arrived as {kind}, so the invoice fields cannot be read from it; check it and approve.")

@@ -30,6 +30,7 @@ from connect_core.invoices.history import record, transition
 from connect_core.invoices.states import State
 from connect_core.pipeline.extract import InvoiceFields, Template, read_invoices
 from connect_core.pipeline.layouts import folder_of, load_template_files, note_use
+from connect_core.pipeline.recognition import ocr_settings
 from connect_core.pipeline.split import split_pdf
 from connect_core.pipeline.validate import Candidate, Policy, duplicate_of, run_checks, verdict
 from connect_core.store import Database, print_jobs, utcnow
@@ -38,6 +39,7 @@ from ipp.status import JobState
 from printer_backend.convert import Conversion, convert
 from printer_backend.errors import BackendError
 from printer_backend.limits import Limits
+from printer_backend.ocr import OcrSettings
 
 log = logging.getLogger("connect_core.pipeline.worker")
 
@@ -58,6 +60,8 @@ class Pipeline:
     companies: tuple[Company, ...] = ()
     """The office's own companies: the seller of what it prints."""
     default_currency: str = ""
+    ocr: OcrSettings | None = None
+    """How pages without text are recognised; None: they are not."""
     _queue: queue.Queue[int | None] = field(default_factory=queue.Queue, init=False)
     _threads: list[threading.Thread] = field(default_factory=list, init=False)
     _busy: set[int] = field(default_factory=set, init=False)
@@ -152,19 +156,34 @@ class Pipeline:
         source: Path = self.spool.document_path(row.document_uuid)
         target = self.spool.pdf_path(row.document_uuid)
         crash_point("during_conversion")
+        extra: dict[str, Any] = {}
+        if self.ocr is not None:
+            extra = {"ocr": self.ocr, "progress": self._progress_of(job_id)}
         try:
             result = self.converter(source, target, paper=self.paper, limits=self.limits,
-                                    claimed_format=row.document_format)
+                                    claimed_format=row.document_format, **extra)
         except BackendError as error:
             log.warning("job %d refused: %s", job_id, error.reason)
             self._finish(row, JobState.ABORTED, "document-format-error", f"Refused: {error.reason}", None)
             return
-        note = "" if result.has_text else " It has no usable text layer."
+        note = _text_note(result)
         self._finish(
             row, JobState.COMPLETED, "job-completed-successfully",
             f"Converted to PDF ({result.pages} page{'s' if result.pages != 1 else ''}).{note}", result,
         )
         log.info("job %d converted: %s, %d page(s)", job_id, result.source_format, result.pages)
+
+    def _progress_of(self, job_id: int) -> Callable[[int, int], None]:
+        """What the job says while its pages are recognised (the status page and IPP's job-state-message)."""
+
+        def progress(done: int, total: int) -> None:
+            message = f"Recognising text: page {done + 1} of {total}" if total > 1 else "Recognising text"
+            with self.db.writer.begin() as conn:
+                conn.execute(update(print_jobs)
+                             .where(print_jobs.c.id == job_id, print_jobs.c.state == int(JobState.PROCESSING))
+                             .values(state_message=message))
+
+        return progress
 
     def _finish(self, job: Any, state: JobState, reason: str, message: str, result: Conversion | None) -> None:
         now = utcnow()
@@ -243,6 +262,7 @@ class Pipeline:
             total=fields.total if fields else None,
             seller=fields.seller if fields else None,
             not_ready=fields.not_ready if fields else ("The invoice fields could not be read.",),
+            no_text=_no_text(result),
         )
         row = {
             "uuid": str(uuid.uuid4()), "job_id": job.id, "owner": job.user_name, "state": State.RECEIVED.value,
@@ -292,10 +312,36 @@ class Piece:
     size_bytes: int
 
 
+def _no_text(result: Conversion | None) -> str:
+    """Why a document whose pages were given to text recognition still has no text."""
+    if result is None or not result.recognised or result.has_text:
+        return ""
+    reasons = sorted({page.failed for page in result.recognised if page.failed})
+    if reasons == ["no text found"]:
+        return "No text found: the page holds no text that could be recognised."
+    return "Its text could not be recognised (" + "; ".join(reasons) + ")."
+
+
+def _text_note(result: Conversion) -> str:
+    """What the job's message says about the document's text: recognised pages, and pages left without."""
+    if result.recognised:
+        read, tried = sum(1 for page in result.recognised if page.words), len(result.recognised)
+        said = f" Text recognised on {read} of {tried} page{'s' if tried != 1 else ''}."
+        for page in result.recognised:
+            if page.failed:
+                said += f" Page {page.page}: {page.failed}."
+        return said + "".join(f" {note[0].upper()}{note[1:]}." for note in result.notes
+                              if note.startswith(("text recognised on the first", "OCR languages not installed")))
+    if not result.has_text:
+        unavailable = next((note for note in result.notes if note.startswith("no text recognised")), None)
+        return " It has no usable text layer." + (f" {unavailable[0].upper()}{unavailable[1:]}." if unavailable else "")
+    return ""
+
+
 def make_pipeline(config: Config, db: Database, spool: Spool) -> Pipeline:
     """The pipeline with the office's choices from the configuration."""
     return Pipeline(db, spool, paper=config.printer.paper, policy=policy_of(config), limits=conversion_limits(config),
-                    companies=config.companies, default_currency=config.company.currency)
+                    companies=config.companies, default_currency=config.company.currency, ocr=ocr_settings(config))
 
 
 def policy_of(config: Config) -> Policy:
@@ -313,3 +359,4 @@ def conversion_limits(config: Config) -> Limits:
     seconds = config.limits.convert_seconds
     return Limits(cpu_seconds=max(1, int(seconds)), wall_seconds=2 * seconds,
                   memory_bytes=config.limits.convert_memory_bytes)
+

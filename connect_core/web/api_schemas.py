@@ -175,6 +175,13 @@ SCHEMAS: dict[str, Any] = {
             "file": {"type": "string", "description": "the configuration file the settings are saved to"},
             "demo": {"type": "boolean", "description": "no account is configured and invoices go to the local "
                                                        "emulator of the demo (its account is never a setting)"},
+            "ocr": {"type": "object", "description": "text recognition for pages without text: whether it runs here",
+                    "required": ["available", "summary", "languages", "missing", "chosen_by"],
+                    "properties": {"available": {"type": "boolean"}, "summary": {"type": "string"},
+                                   "languages": {"type": "array", "items": {"type": "string"}},
+                                   "missing": {"type": "array", "items": {"type": "string"}},
+                                   "chosen_by": {"type": "string"}}},
+            "ocr_languages": {"type": "string", "description": "the setting ocr.languages (empty: from the country)"},
         },
     },
     "SettingsChange": {
@@ -187,6 +194,7 @@ SCHEMAS: dict[str, Any] = {
                          "description": "write-only; empty keeps the one set"},
             "company_id": {"type": "string", "maxLength": 200, "pattern": "^[^\\r\\n\\x00]*$"},
             "environment": {"type": "string", "enum": list(ENVIRONMENTS)},
+            "ocr_languages": {"type": "string", "maxLength": 200, "pattern": "^[a-zA-Z, +]*$"},
         },
     },
     "User": {"type": "object", "required": ["name", "role", "print_names"],

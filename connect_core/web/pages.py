@@ -107,8 +107,10 @@ def _dash(value: object) -> object:
 
 
 def _source(source: str) -> str:
-    """Where a field was read, in words: ``facturx``, ``template:<name>``, ``text:page <n>``."""
+    """Where a field was read, in words: ``facturx``, ``template:<name>``, ``text:page <n>``, ``ocr:page <n>``."""
     kind, _, detail = source.partition(":")
+    if kind == "ocr":
+        return f"recognised text, {detail}" if detail else "recognised text"
     if kind == "facturx":
         return "Factur-X XML"
     if kind == "template":

@@ -18,6 +18,7 @@ from connect_core.intake.spool import Spool
 from connect_core.invoices.access import Actor
 from connect_core.invoices.service import InvoiceFiles, change_marker, view_counts
 from connect_core.online.client import OnlineClient, client_for
+from connect_core.pipeline.recognition import ocr_settings
 from connect_core.pipeline.worker import Pipeline
 from connect_core.store import Database
 
@@ -51,11 +52,14 @@ class Site:
         return client_for(self.config)
 
     def apply(self, config: Config) -> None:
-        """Use new settings from now on: the sending mode at once, the account for the next check."""
+        """Use new settings from now on: the sending mode, the companies and OCR's languages for the next
+        document, the account for the next check."""
         self.config = config
         if self.pipeline is not None:
             automatic = config.sending.mode == "automatic"
             self.pipeline.policy = dataclasses.replace(self.pipeline.policy, automatic=automatic)
+            self.pipeline.companies = config.companies
+            self.pipeline.ocr = ocr_settings(config)
         with self._online_lock:
             self._online, self._online_at = {}, 0.0
         for hook in self.on_settings:

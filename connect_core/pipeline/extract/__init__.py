@@ -27,8 +27,10 @@ from connect_core.pipeline.extract.facturx import embedded_xml, read_xml
 from connect_core.pipeline.extract.fields import FIELD_NAMES, ExtractError, FieldValue, Found, InvoiceFields
 from connect_core.pipeline.extract.grid import Cell, candidates, cells_of, plain_lines
 from connect_core.pipeline.extract.reader import conventions, invoice_number, layout_clean, lines_of, read_fields
+from connect_core.pipeline.extract.recognised import recognised_fields
 from connect_core.pipeline.extract.templates import Template, load_templates, parse_template
 from printer_backend.limits import Limits
+from printer_backend.ocr import PageText, recognised_pages
 from printer_backend.pdftext import PdfTextUnavailable, page_texts
 
 __all__ = [
@@ -58,11 +60,13 @@ def read_invoices(pdf: Path, templates: Sequence[Template] | None = None, compan
             return [read_xml(xml, (1, count))]
         except ExtractError as error:
             log.warning("%s: embedded invoice XML unusable (%s); reading the page text", pdf, error)
-    grids = _grids(pdf, count, limits)
+    recognised = recognised_pages(reader)
+    grids = _grids(pdf, count, limits, recognised)
     texts = [plain_lines(rows) for rows in grids]
     templates = list(templates or [])
     producer = producer_of(reader)
-    return [_invoice(texts, grids, first, last, templates, companies, default_currency, producer)
+    return [recognised_fields(_invoice(texts, grids, first, last, templates, companies, default_currency, producer),
+                              recognised)
             for first, last in invoice_ranges(texts, templates, grids, producer)]
 
 
@@ -82,7 +86,8 @@ def pdf_producer(pdf: Path) -> str | None:
 
 def page_grids(pdf: Path, limits: Limits | None = None) -> list[list[list[Cell]]]:
     """Every page as rows of cells (what the readers and the layouts see)."""
-    return _grids(pdf, len(_open(pdf).pages), limits)
+    reader = _open(pdf)
+    return _grids(pdf, len(reader.pages), limits, recognised_pages(reader))
 
 
 def best_template(templates: Sequence[Template], text: str, producer: str | None,
@@ -99,16 +104,23 @@ def best_template(templates: Sequence[Template], text: str, producer: str | None
 
 def read_text(pdf: Path, limits: Limits | None = None) -> list[str]:
     """The text of every page as the line reader and templates see it: one cell (a run without wide gaps) per line."""
-    return [plain_lines(rows) for rows in _grids(pdf, len(_open(pdf).pages), limits)]
+    reader = _open(pdf)
+    return [plain_lines(rows) for rows in _grids(pdf, len(reader.pages), limits, recognised_pages(reader))]
 
 
-def _grids(pdf: Path, pages: int, limits: Limits | None) -> list[list[list[Cell]]]:
+def _grids(pdf: Path, pages: int, limits: Limits | None,
+           recognised: dict[int, PageText] | None = None) -> list[list[list[Cell]]]:
+    """Each page as rows of cells: its own text, or for a page OCR read, the text recognised (upright)."""
+    recognised = recognised or {}
     try:
-        texts = page_texts(pdf, pages, limits=limits or Limits())
+        texts = page_texts(pdf, pages, limits=limits or Limits()) if len(recognised) < pages else [""] * pages
     except OSError as error:
         raise ExtractError(f"{pdf}: cannot be read: {error}") from error
     except PdfTextUnavailable as error:
         raise ExtractError(error.reason) from error
+    for number, page in recognised.items():
+        if number <= len(texts):
+            texts[number - 1] = page.text
     grids: list[list[list[Cell]]] = []
     row = 0
     for number, text in enumerate(texts, 1):

@@ -71,6 +71,23 @@ def test_admin_changes_settings_and_tests_the_connection(browser: Browser, data_
         expect(page.locator("input[name=company_vat_ids]")).to_have_value("DE1")  # as typed, to correct
         assert yaml.safe_load(config.read_text())["company"]["vat_ids"] == ["DE123456789", "ATU12345678"]
 
+        # Text recognition: its languages follow the company's country (DE) until chosen; what this
+        # machine lacks is said, a wrong code is refused naming the setting.
+        page.goto(f"{server.url}/settings")
+        status = page.locator("[data-test=ocr-status]")
+        expect(status).to_contain_text("German, English (sandboxed)")
+        page.fill("input[name=ocr_languages]", "fra, eng xyz")
+        page.click("button:has-text('Save settings')")
+        expect(page.locator("[data-test=message]")).to_have_text("Saved: OCR languages. In force now.")
+        expect(status).to_contain_text("French, English (sandboxed); not installed: xyz")
+        assert yaml.safe_load(config.read_text())["ocr"] == {"languages": ["fra", "eng", "xyz"]}
+        page.fill("input[name=ocr_languages]", "../etc")
+        page.click("button:has-text('Save settings')")
+        expect(page.locator("[data-test=problem]")).to_contain_text("ocr.languages: '../etc' is not a Tesseract")
+        page.fill("input[name=ocr_languages]", "")
+        page.click("button:has-text('Save settings')")
+        expect(status).to_contain_text("German, English (sandboxed)")
+
         # The account applies at once too: back to the emulator's real password, then the sending mode
         # (automatic since the save above) sends a printed invoice by itself, with no restart.
         back = api.put(f"{server.url}/api/settings", json={"password": "demo"}, headers={"X-CSRF-Token": csrf})

@@ -35,6 +35,7 @@ CASES: dict[str, list[tuple[str, list[str]]]] = {
                         (BAD, ["--step-seconds", "-1", *EMULATOR]),
                         (UNREADABLE, ["--inbound", "{missing}", *EMULATOR])],
     "convert": [(BAD, ["{text}", "-o", "{folder}/out.pdf", "--paper", "A5"]),
+                (BAD, ["{text}", "-o", "{folder}/out.pdf", "--ocr", "--languages", "../etc"]),
                 (UNREADABLE, ["{folder}", "-o", "{folder}/out.pdf"]),
                 (UNREADABLE, ["{missing}", "-o", "{folder}/out.pdf"])],
     "extract": [(BAD, ["{text}", "--templates", "{text}"]), (UNREADABLE, ["{folder}"]), (UNREADABLE, ["{missing}"])],

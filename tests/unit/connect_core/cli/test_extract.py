@@ -54,4 +54,4 @@ def test_extract_of_a_file_that_is_no_pdf_is_a_clear_error(data_root: Path) -> N
     junk.write_bytes(b"%PDF-1.7\nthis is not a PDF")  # plain text would be converted, as import does
     result = cli(data_root / "data", "extract", str(junk), "--json", check=False)
     assert result.returncode == 2 and result.stdout == ""
-    assert "not a readable PDF" in result.stderr
+    assert "the PDF is damaged beyond repair" in result.stderr

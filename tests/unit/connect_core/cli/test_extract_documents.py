@@ -38,5 +38,5 @@ def test_a_damaged_pdf_is_one_line_without_pypdf_noise(data_root: Path) -> None:
     result = cli(data_root / "data", "extract", str(broken), check=False)
     assert result.returncode == 2 and result.stdout == ""
     # one line: pypdf's own warnings ("invalid pdf header", "EOF marker not found") no longer come first
-    assert result.stderr.startswith(f"pagero-connect: {broken}: not a readable PDF")
+    assert result.stderr.startswith(f"pagero-connect: {broken}: refused — the PDF is damaged beyond repair")
     assert result.stderr.count("\n") == 1

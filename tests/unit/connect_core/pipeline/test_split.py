@@ -105,3 +105,28 @@ def test_a_page_reader_stopped_by_its_time_limit_leaves_the_pages_for_a_person(c
     assert read_text(huge, stopped) == ["", ""]
     (invoice,) = read_invoices(huge, limits=stopped)
     assert invoice.pages == (1, 2) and invoice.invoice_number is None and not invoice.ready_to_send
+
+
+def test_a_scanned_job_of_two_invoices_splits_and_each_piece_keeps_its_recognised_text(
+        corpus: list[Sample], tmp_path: Path) -> None:
+    from printer_backend.convert import OcrSettings, convert
+    from printer_backend.ocr import recognised_pages
+    from tests.support import scans
+
+    names = ("Mustangproject__MustangGnuaccountingBeispielRE-20190610_507.pdf",
+             "FNFE-factur-x-examples__Facture_FR_BASICWL.pdf")
+    stripped = {sample.original.name: sample.stripped for sample in corpus}
+    originals = [read_invoices(stripped[name])[0] for name in names]
+    job = concatenate([stripped[name] for name in names], tmp_path / "job.pdf")
+    raster = scans.pwg(job, tmp_path / "job.pwg")
+    made = convert(raster, tmp_path / "document.pdf", ocr=OcrSettings(languages=("deu", "fra", "eng")))
+    assert [page.page for page in made.recognised if page.words] == [1, 2]
+
+    found = read_invoices(tmp_path / "document.pdf")
+    assert [(f.invoice_number, f.total) for f in found] == [(o.invoice_number, o.total) for o in originals]
+    pieces = split_pdf(tmp_path / "document.pdf", [f.pages for f in found], tmp_path / "pieces")
+    for piece, original in zip(pieces, originals, strict=True):
+        assert sorted(recognised_pages(PdfReader(piece))) == [1]
+        (again,) = read_invoices(piece)  # what a correction or a re-read sees: the recognised text, kept
+        assert (again.invoice_number, again.total) == (original.invoice_number, original.total)
+        assert again.sources["invoice_number"]["source"] == "ocr:page 1"

@@ -219,11 +219,17 @@ def test_an_image_print_needs_attention_because_no_text_can_be_read_from_it(offi
 
     job = office.job(job_id)
     assert job.state == JobState.COMPLETED
-    assert "no usable text layer" in job.state_message
+    assert job.state_message == "Converted to PDF (1 page). Text recognised on 0 of 1 page. Page 1: no text found."
     (invoice,) = office.invoices()
     assert invoice.state == State.NEEDS_ATTENTION.value
     assert not invoice.has_text and invoice.source_format == "image/jpeg"
-    assert "image" in invoice.reason
+    assert invoice.reason == "No text found: the page holds no text that could be recognised. Check it and approve."
+
+    office.pipeline.ocr = None  # ocr.enabled: off
+    Image.new("RGB", (400, 301), "white").save(scan, "JPEG")
+    job = office.job(office.print(scan))
+    assert "no usable text layer" in job.state_message
+    assert "It arrived as an image" in office.invoices()[-1].reason
 
 
 def test_a_document_that_cannot_be_converted_aborts_the_job_and_leaves_one_invalid_invoice(office: Office) -> None:
