@@ -4,16 +4,20 @@ A page gets OCR when it has no text, or text that is garbage (:mod:`printer_back
 raster and JPEG pages, scans, PostScript whose fonts lost their character codes.  Pages with
 readable text are never touched.  For each such page:
 
-1. poppler's ``pdftoppm`` renders it (confined like pdftotext: stdin, a fixed argv, no network,
-   rlimits, ``nobody``) to a grey PNG at ``dpi`` (less for very large pages: at most ``MAX_PIXELS``);
-2. a limited child (:mod:`printer_backend.child`) turns it upright by a quarter turn when asked and
-   straightens a small skew (:mod:`printer_backend.skew`);
+1. a page that only draws one image (a raster print, a scan) gives that image, at its own
+   resolution, from a limited child (:mod:`printer_backend.child`); a page that paints nothing is
+   blank and read no further; any other page is rendered by poppler's ``pdftoppm`` (confined like
+   pdftotext: stdin, a fixed argv, no network, rlimits, ``nobody``, ``nice``) to a grey PNG at
+   ``dpi`` (less for very large pages: at most ``MAX_PIXELS``);
+2. a limited child turns it upright by a quarter turn when asked and straightens a small skew
+   (:mod:`printer_backend.skew`); an image with nothing darker than paper is blank;
 3. ``tesseract`` reads it, confined the same way with one thread (``OMP_THREAD_LIMIT=1``) and a
    time limit per page, writing a text-only PDF (its words, invisible, where they are printed) and
    a TSV of the words with their confidence; a page with few or unsure words is asked for its
    orientation (``--psm 0``) and read again turned upright when Tesseract is sure it is sideways;
-4. the layout text the readers see is that text-only page through ``pdftotext -layout``, upright
-   whatever the scan's angle.
+4. the layout text the readers see is made from the TSV's word boxes (:func:`layout_text`, like
+   ``pdftotext -layout``: a printed line per row, phrases at their columns), upright whatever the
+   scan's angle.
 
 A last limited child writes the output PDF: each page unchanged, with the recognised words laid
 over it as a form XObject turned back by the same angles (so a selection falls on the printed
@@ -277,7 +281,6 @@ def add_text_layer(source: Path, output: Path, pages: dict[int, str], *, setting
                 files.append(os.open(text_pdf, os.O_RDONLY | os.O_CLOEXEC))
                 index = len(files) - 1
             plan.append({"page": item.page, "text_pdf": index, "hide": pages[item.page].startswith("text is garbage"),
-                         "size": list(page_sizes[item.page - 1]) if item.page - 1 < len(page_sizes) else None,
                          "record": {**item.to_json(), "engine": engine.version, "languages": "+".join(languages)}})
         src = os.open(source, os.O_RDONLY | os.O_CLOEXEC)
         out = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
@@ -382,7 +385,7 @@ def _read_page(engine: Engine, image: Path, folder: Path, drop: bool, turn: int,
     src = os.open(image, os.O_RDONLY | os.O_CLOEXEC)
     out = os.open(upright, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
     try:
-        prepared = run_limited(prepare_in_child, turn, dpi, MAX_PIXELS, files=[src, out], limits=limits)
+        prepared = run_limited(prepare_in_child, turn, dpi, dpi >= SPECK_DPI, files=[src, out], limits=limits)
     except BackendError as error:
         return PageText(0, failed=f"the page image could not be prepared ({error.reason})")
     finally:
@@ -488,7 +491,7 @@ def layout_text(words: Sequence[_Word]) -> str:
     for row in rows:
         text, right = "", 0
         for segment in sorted(row, key=lambda seg: seg[0].left):
-            phrase = " ".join(w.text for w in segment)
+            phrase = _phrase(segment, char)
             if text and segment[0].left - right <= COLUMN_GAP * char:
                 text += " " + phrase  # Tesseract's lines split a phrase: one cell still
             else:
@@ -497,6 +500,18 @@ def layout_text(words: Sequence[_Word]) -> str:
             right = segment[-1].right
         out.append(text)
     return "\n".join(out)
+
+
+def _phrase(segment: Sequence[_Word], char: float) -> str:
+    """The words of one phrase, a space between each, except where Tesseract split a reference at its hyphen
+    or slash ("INV-" "2025-001"): a joiner touching a digit across less than a character's width."""
+    text = segment[0].text
+    for before, word in itertools.pairwise(segment):
+        tight = word.left - before.right < char
+        joined = tight and ((before.text[-1] in "-/" and word.text[0].isdigit() and before.text[:-1].isalnum())
+                            or (word.text[0] in "-/" and word.text[1:2].isdigit() and before.text[-1].isalnum()))
+        text += ("" if joined else " ") + word.text
+    return text
 
 
 def _middle(segment: Sequence[_Word]) -> float:
@@ -587,13 +602,14 @@ def image_page_in_child(src_fd: int, out_fd: int, page_number: int, max_pixels: 
     return {"dpi": dpi}
 
 
-def prepare_in_child(src_fd: int, out_fd: int, turn: int, dpi: int, max_pixels: int) -> dict[str, Any]:
-    """Child: the rendered page turned by ``turn`` degrees and straightened, as a grey PNG."""
+def prepare_in_child(src_fd: int, out_fd: int, turn: int, dpi: int, denoise: bool) -> dict[str, Any]:
+    """Child: the page image turned by ``turn`` degrees, straightened, with its lone specks taken out if
+    ``denoise``: a grey PNG.  (Brought up to 300 dpi, a 200 dpi scan read worse: 36 of 66 fields against 59.)"""
     from PIL import Image
 
     from printer_backend.skew import skew_angle, straighten
 
-    Image.MAX_IMAGE_PIXELS = max_pixels
+    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
     with open(src_fd, "rb", closefd=False) as stream:
         opened = Image.open(io.BytesIO(stream.read()))
         opened.load()
@@ -607,9 +623,26 @@ def prepare_in_child(src_fd: int, out_fd: int, turn: int, dpi: int, max_pixels: 
     if abs(angle) < MIN_SKEW:  # straightening by less blurs more than it helps
         angle = 0.0
     image = straighten(image, angle)
+    if denoise:
+        image = _without_specks(image)
     with open(out_fd, "wb", closefd=False) as out:
         image.save(out, format="PNG", dpi=(dpi, dpi), compress_level=1)
     return {"skew": round(angle, 2), "width": image.width, "height": image.height}
+
+
+#: A dark pixel with at most this many dark pixels in its 5 × 5 neighbourhood (itself included) is a speck;
+#: specks are taken out of images of at least SPECK_DPI (below, a printed full stop may be that small).
+#: Measured on 200 dpi scans with noise: 59 of 66 hard fields read right with it, 46 without.
+SPECK, SPECK_DPI = 3, 200
+
+
+def _without_specks(image: Any) -> Any:
+    """``image`` with its lone dark specks (scanner dust, noise) made white; strokes, dots and rules stay."""
+    from PIL import ImageChops, ImageFilter
+
+    ink = image.point(lambda v: 255 if v < 128 else 0)
+    lonely = ink.filter(ImageFilter.BoxBlur(2)).point(lambda v: 255 if v <= 255 * SPECK / 25 else 0)
+    return ImageChops.lighter(image, ImageChops.multiply(ink, lonely))
 
 
 def overlay_in_child(src_fd: int, out_fd: int, *rest: Any) -> dict[str, Any]:

@@ -274,6 +274,11 @@ def test_layout_text_keeps_phrases_together_and_columns_apart() -> None:
     assert layout_text(words).splitlines() == ["Invoice No. 4711                        Date 05.03.2026",
                                                "Total                                   12,50"]
     assert layout_text([]) == ""
+    # a reference Tesseract split at its hyphen is one again; a hyphenated word before another stays apart
+    split = [word("INV-", 0, 0, (1, 1, 1)), word("2025-001", 45, 0, (1, 1, 1)),
+             word("Liefer-", 0, 40, (2, 1, 1)), word("und", 75, 40, (2, 1, 1)), word("Nr.", 120, 40, (2, 1, 1)),
+             word("-42", 155, 40, (2, 1, 1))]
+    assert layout_text(split).splitlines() == ["INV-2025-001", "Liefer- und Nr. -42"]
 
 
 def test_the_text_layer_is_placed_back_by_the_same_turns() -> None:
