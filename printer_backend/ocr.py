@@ -505,8 +505,14 @@ def layout_text(words: Sequence[_Word]) -> str:
 def _phrase(segment: Sequence[_Word], char: float) -> str:
     """The words of one phrase, a space between each, except where Tesseract split a reference at its hyphen
     or slash ("INV-" "2025-001"): a joiner touching a digit across less than a character's width."""
-    text = segment[0].text
-    for before, word in itertools.pairwise(segment):
+    words = list(segment)
+    for n in range(len(words) - 2, 0, -1):  # "INV" "-" "2025-002": the lone joiner first becomes "INV-"
+        before, joiner, after = words[n - 1], words[n], words[n + 1]
+        if joiner.text in ("-", "/") and before.text[-1].isalnum() and after.text[0].isdigit() \
+                and joiner.left - before.right < char and after.left - joiner.right < char:
+            words[n - 1:n + 1] = [replace(before, text=before.text + joiner.text, right=joiner.right)]
+    text = words[0].text
+    for before, word in itertools.pairwise(words):
         tight = word.left - before.right < char
         joined = tight and ((before.text[-1] in "-/" and word.text[0].isdigit() and before.text[:-1].isalnum())
                             or (word.text[0] in "-/" and word.text[1:2].isdigit() and before.text[-1].isalnum()))

@@ -287,7 +287,8 @@ class Pipeline:
             "document.pdf" else ""
         transition(conn, invoice_id, State.CONVERTED, "converted to PDF" + pages_note, why=message)
         if fields is not None:
-            found = ", ".join(f"{name} ({info.get('source', '?')})" for name, info in fields.sources.items())
+            found = ", ".join(f"{name} ({str(info.get('source', '?')).replace('ocr:', 'recognised text, ')})"
+                              for name, info in fields.sources.items())
             record(conn, invoice_id, "fields read", why=found or "no fields found")
             if fields.layout is not None and fields.layout in self._layout_files:
                 note_use(conn, self._layout_files[fields.layout], now)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import struct
 import subprocess
 import sys
 import time
@@ -139,13 +140,25 @@ def test_the_printer_keeps_taking_jobs_while_four_documents_are_recognised(
                                                                           str(original.total))}, scanned
 
 
-def test_a_ten_thousand_page_raster_job_is_refused_with_its_reason(ocr_server: Server, tmp_path: Path) -> None:
+def test_a_ten_thousand_page_raster_job_and_an_image_bomb_are_refused_with_their_reasons(
+        ocr_server: Server, tmp_path: Path) -> None:
+    client = Client(ocr_server.uri, timeout=120)
     huge = scans.blank_pwg(tmp_path / "huge.pwg", 10_000)
-    answer = Client(ocr_server.uri, timeout=120).print_file(huge, name="10000 pages", fmt="image/pwg-raster")
-    assert answer.code == StatusCode.SUCCESSFUL_OK  # taken in (it is only 18 MB), then refused when converted
-    row = finished_jobs(ocr_server.data_dir, 1, timeout=300)[job_id(answer)]
-    assert row["state"] == JobState.ABORTED
-    assert "more than 5000 pages" in row["state_message"], row["state_message"]
+    pages = client.print_file(huge, name="10000 pages", fmt="image/pwg-raster")
+    assert pages.code == StatusCode.SUCCESSFUL_OK  # taken in (it is only 18 MB), then refused when converted
+    # a JPEG of a few KB whose header claims 60,000 × 60,000 pixels (3.6 gigapixels)
+    picture = bytearray(scans.scan(INVOICE, tmp_path / "small.jpg", dpi=30).read_bytes())
+    frame = picture.index(b"\xff\xc0")
+    struct.pack_into(">HH", picture, frame + 5, 60000, 60000)
+    bomb = client.print_job(bytes(picture), name="bomb", fmt="image/jpeg")
+    assert bomb.code == StatusCode.SUCCESSFUL_OK
+
+    rows = finished_jobs(ocr_server.data_dir, 2, timeout=300)
+    assert rows[job_id(pages)]["state"] == JobState.ABORTED
+    assert "more than 5000 pages" in rows[job_id(pages)]["state_message"], rows[job_id(pages)]["state_message"]
+    assert rows[job_id(bomb)]["state"] == JobState.ABORTED
+    assert "larger than the limit" in rows[job_id(bomb)]["state_message"], rows[job_id(bomb)]["state_message"]
+    assert client.print_file(INVOICE, name="still printing").code == StatusCode.SUCCESSFUL_OK
 
 
 def test_pages_beyond_the_ocr_limit_are_left_and_the_invoice_says_so(tmp_path: Path) -> None:
@@ -167,7 +180,7 @@ def test_pages_beyond_the_ocr_limit_are_left_and_the_invoice_says_so(tmp_path: P
 
 def test_ocr_settings_show_in_the_banner(ocr_server: Server) -> None:
     banner = ocr_server.log_text()
-    assert re.search(r"OCR: +tesseract 5[.\d]*: German, English \(sandboxed\)", banner), banner
+    assert re.search(r"OCR: +Tesseract 5[.\d]*: German, English \(sandboxed\)", banner), banner
 
 
 def test_convert_ocr_reads_a_scan_for_a_one_off_file(tmp_path: Path) -> None:

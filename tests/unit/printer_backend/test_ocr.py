@@ -279,6 +279,9 @@ def test_layout_text_keeps_phrases_together_and_columns_apart() -> None:
              word("Liefer-", 0, 40, (2, 1, 1)), word("und", 75, 40, (2, 1, 1)), word("Nr.", 120, 40, (2, 1, 1)),
              word("-42", 155, 40, (2, 1, 1))]
     assert layout_text(split).splitlines() == ["INV-2025-001", "Liefer- und Nr. -42"]
+    lone = [word("INV", 0, 0, (1, 1, 1)), word("-", 35, 0, (1, 1, 1)), word("2025-002", 50, 0, (1, 1, 1)),
+            word("Seite", 0, 40, (2, 1, 1)), word("-", 60, 40, (2, 1, 1)), word("2", 75, 40, (2, 1, 1))]
+    assert layout_text(lone).splitlines() == ["INV-2025-002", "Seite - 2"]
 
 
 def test_the_text_layer_is_placed_back_by_the_same_turns() -> None:
