@@ -119,6 +119,8 @@ def test_the_printer_keeps_taking_jobs_while_four_documents_are_recognised(
         time.sleep(0.1)
     listing = session.get(f"{ocr_server.url}/outbound/files-to-send", timeout=30).text
     assert "recognising text" in listing
+    said = [str(job.get("job-state-message", "")) for job in client.get_jobs("not-completed")]
+    assert any(message.startswith("Recognising text") for message in said), said  # what IPP clients see
 
     # while Tesseract is busy on both cores, Print-Job is still answered promptly (a liveness bound)
     answered: list[float] = []
