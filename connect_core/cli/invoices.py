@@ -26,6 +26,7 @@ from connect_core.cli.common import (
 )
 from connect_core.config import ENVIRONMENTS, Config
 from connect_core.errors import ConnectError
+from connect_core.invoices.model import source_in_words
 from connect_core.invoices.states import State
 
 if TYPE_CHECKING:
@@ -98,7 +99,7 @@ def cmd_show(args: argparse.Namespace, config: Config) -> int:
     invoice = detail.invoice
     print(f"Invoice {invoice.id}: {invoice.state.value}" + (f" — {invoice.reason}" if invoice.reason else ""))
     for field in detail.fields:
-        where = f"  ({field.source})" if field.source else ""
+        where = f"  ({source_in_words(field.source)})" if field.source else ""
         print(f"  {field.label.lower():<15} {field.value if field.value is not None else '-'}{where}")
     for key in ("pages", "source_format", "sha256"):
         print(f"  {key.replace('_', ' '):<15} {getattr(invoice, key)}")

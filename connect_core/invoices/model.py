@@ -93,6 +93,21 @@ class Invoice:
         }
 
 
+def source_in_words(source: str) -> str:
+    """Where a field was read, in words: ``facturx``, ``template:<name>``, ``text:page <n>``, ``ocr:page <n>``
+    (recognised text); anything else (``corrected by anna``, ``company``) as it is."""
+    kind, _, detail = source.partition(":")
+    if kind == "ocr":
+        return f"recognised text, {detail}" if detail else "recognised text"
+    if kind == "facturx":
+        return "Factur-X XML"
+    if kind == "template":
+        return f"template “{detail}”"
+    if kind == "text":
+        return f"text of {detail}" if detail else "page text"
+    return source
+
+
 @dataclass(frozen=True)
 class Field:
     """One field read from the document: its value, where it was read and how sure the reader was."""

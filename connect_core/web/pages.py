@@ -27,7 +27,7 @@ from connect_core.accounts.throttle import login_blocked, login_failed, login_su
 from connect_core.accounts.users import add_user, authenticate, list_users, set_print_names, user_count
 from connect_core.errors import ConnectError
 from connect_core.invoices.actions import actions_for
-from connect_core.invoices.model import FIELD_LABELS
+from connect_core.invoices.model import FIELD_LABELS, source_in_words
 from connect_core.invoices.service import InvoiceFiles, invoice_files, processing_jobs, view_counts
 from connect_core.pipeline.correct import FIELDS as CORRECTABLE_FIELDS
 from connect_core.pipeline.correct import MAX_TEXT, REQUIRED, CorrectionForm
@@ -107,17 +107,7 @@ def _dash(value: object) -> object:
 
 
 def _source(source: str) -> str:
-    """Where a field was read, in words: ``facturx``, ``template:<name>``, ``text:page <n>``, ``ocr:page <n>``."""
-    kind, _, detail = source.partition(":")
-    if kind == "ocr":
-        return f"recognised text, {detail}" if detail else "recognised text"
-    if kind == "facturx":
-        return "Factur-X XML"
-    if kind == "template":
-        return f"template “{detail}”"
-    if kind == "text":
-        return f"text of {detail}" if detail else "page text"
-    return source
+    return source_in_words(source)
 
 
 def action_label(action: str, state: str) -> str:
