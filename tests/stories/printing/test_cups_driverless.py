@@ -124,3 +124,27 @@ def test_an_a4_invoice_printed_with_the_queue_defaults_stays_a4(
     text = print_dir / "a4-note.txt"
     text.write_text("Invoice 2024-0043\n")
     assert page_size(print_and_fetch(cupsd, server, text)) == A4
+
+
+def test_a_scan_printed_with_lp_is_read_from_its_recognised_text(
+        driverless: tuple[Cupsd, Server], print_dir: Path) -> None:
+    from tests.support import scans
+
+    cupsd, server = driverless
+    # A scanned one-page invoice (JPEG, 200 dpi, a little turned), printed from a Linux desktop with lp:
+    # CUPS sends the JPEG as it is (the printer takes image/jpeg); the product recognises its text.
+    scan = scans.scan(CORPUS / "printed" / "Mustangproject__MustangGnuaccountingBeispielRE-20190610_507.pdf",
+                      print_dir / "scanned-invoice.jpg")
+    scan.chmod(0o644)
+    document = print_and_fetch(cupsd, server, scan)
+    assert document.read_bytes().startswith(b"\xff\xd8")
+    deadline = time.monotonic() + 180  # liveness only
+    while True:
+        with sqlite3.connect(server.data_dir / "connect.db") as db:
+            found = db.execute("SELECT i.invoice_number, i.total, i.fields FROM invoices i JOIN print_jobs j"
+                               " ON i.job_id = j.id WHERE j.name = ?", (scan.name,)).fetchall()
+        if found or time.monotonic() > deadline:
+            break
+        time.sleep(0.3)
+    assert [(number, str(total)) for number, total, _fields in found] == [("RE-20190610/507", "571.04")]
+    assert '"source": "ocr:page 1"' in found[0][2]
