@@ -44,7 +44,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -163,7 +163,7 @@ class Recognition:
     """What :func:`add_text_layer` did."""
 
     pages: tuple[PageText, ...]
-    notes: tuple[str, ...] = field(default=())
+    notes: tuple[str, ...] = ()
 
     @property
     def found_text(self) -> bool:
@@ -212,35 +212,30 @@ def languages_for_country(country: str | None, chosen: Sequence[str] = ()) -> tu
 # ------------------------------------------------------------------------------------- choosing
 
 
-def pages_to_recognise(pdf: Path, pages: int, *, images_only: bool, limits: Limits) -> dict[int, str]:
-    """The pages of ``pdf`` that need OCR, each with why (``"no text"`` or ``"text is garbage: ..."``).
+def pages_to_recognise(pdf: Path, pages: int, *, images_only: bool, limits: Limits) -> dict[int, bool]:
+    """The pages of ``pdf`` that need OCR, each with whether it carries a text layer (garbage, to be hidden).
 
-    ``images_only`` (raster, JPEG) skips reading the text: every page is an image.
+    ``images_only`` (raster, JPEG) skips reading the text: every page is an image without one.
     """
     if images_only:
-        return {page: "image page" for page in range(1, pages + 1)}
-    wanted: dict[int, str] = {}
-    for page, text in enumerate(page_texts(pdf, pages, limits=limits), 1):
-        verdict = readability(text)
-        if not verdict.readable:
-            wanted[page] = verdict.reason
-    return wanted
+        return dict.fromkeys(range(1, pages + 1), False)
+    return {page: bool(text.strip()) for page, text in enumerate(page_texts(pdf, pages, limits=limits), 1)
+            if not readability(text).readable}
 
 
 # ---------------------------------------------------------------------------------- recognising
 
 
-def add_text_layer(source: Path, output: Path, pages: dict[int, str], *, settings: OcrSettings, limits: Limits,
+def add_text_layer(source: Path, output: Path, pages: dict[int, bool], *, settings: OcrSettings, limits: Limits,
                    page_sizes: Sequence[tuple[float, float]],
                    progress: Callable[[int, int], None] | None = None) -> Recognition:
     """Write ``source`` to ``output`` with the recognised text of ``pages`` laid over them.
 
-    ``pages`` maps 1-based page numbers to why they need OCR (pages with a reason starting
-    "text is garbage" get their old text layer hidden).  Pages beyond ``settings.max_pages`` are
-    left as they are, and said so.  ``progress(done, total)`` is called before each page.  A page
-    Tesseract cannot read in time, or at all, is kept without text and its ``failed`` says why.
-    Raises :class:`OcrUnavailable` if Tesseract is missing; BackendError if the output cannot be
-    written.
+    ``pages`` maps 1-based page numbers to whether they carry a text layer (garbage: it is hidden).
+    Pages beyond ``settings.max_pages`` are left as they are, and said so.  ``progress(done, total)``
+    is called before each page.  A page Tesseract cannot read in time, or at all, is kept without
+    text and its ``failed`` says why.  Raises :class:`OcrUnavailable` if Tesseract is missing;
+    BackendError if the output cannot be written.
     """
     engine = available()
     languages = [code for code in settings.languages if code in engine.languages] or [engine.languages[0]]
@@ -280,7 +275,7 @@ def add_text_layer(source: Path, output: Path, pages: dict[int, str], *, setting
             if item.words and text_pdf.exists():
                 files.append(os.open(text_pdf, os.O_RDONLY | os.O_CLOEXEC))
                 index = len(files) - 1
-            plan.append({"page": item.page, "text_pdf": index, "hide": pages[item.page].startswith("text is garbage"),
+            plan.append({"page": item.page, "text_pdf": index, "hide": pages[item.page],
                          "record": {**item.to_json(), "engine": engine.version, "languages": "+".join(languages)}})
         src = os.open(source, os.O_RDONLY | os.O_CLOEXEC)
         out = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)

@@ -37,7 +37,6 @@ class OcrStatus:
     summary: str  # one line: "Tesseract 5.3.0: German, English (sandboxed)" or why not
     languages: tuple[str, ...]  # in use (installed and chosen)
     missing: tuple[str, ...]  # chosen but not installed
-    chosen_by: str  # "ocr.languages" or "the company's country (DE) and English"
     default: str  # what an empty ocr.languages means here, in words
 
 
@@ -48,17 +47,15 @@ def ocr_status(config: Config) -> OcrStatus:
     fallback = languages_for_country(country)
     default = (f"the languages of the company's country ({country}) and English" if country else
                ", ".join(LANGUAGES.get(code, code) for code in fallback) + ", until a company VAT id gives the country")
-    chosen_by = ("ocr.languages" if config.ocr.languages else
-                 f"the company's country ({country}) and English" if country else "no company country set")
     if settings is None:
-        return OcrStatus(False, "off (ocr.enabled): pages without text wait for a person", (), (), chosen_by, default)
+        return OcrStatus(False, "off (ocr.enabled): pages without text wait for a person", (), (), default)
     try:
         engine = available()
     except OcrUnavailable as problem:
-        return OcrStatus(False, f"not available: {problem.reason}", (), settings.languages, chosen_by, default)
+        return OcrStatus(False, f"not available: {problem.reason}", (), settings.languages, default)
     using = tuple(code for code in settings.languages if code in engine.languages)
     missing = tuple(code for code in settings.languages if code not in engine.languages)
     names = ", ".join(LANGUAGES.get(code, code) for code in using) or "none of those chosen is installed"
     extra = f"; not installed: {', '.join(missing)}" if missing else ""
     version = engine.version.replace("tesseract", "Tesseract", 1)
-    return OcrStatus(True, f"{version}: {names} (sandboxed){extra}", using, missing, chosen_by, default)
+    return OcrStatus(True, f"{version}: {names} (sandboxed){extra}", using, missing, default)

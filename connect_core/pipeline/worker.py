@@ -27,6 +27,7 @@ from connect_core.config import Company, Config
 from connect_core.crash import crash_point
 from connect_core.intake.spool import Spool
 from connect_core.invoices.history import record, transition
+from connect_core.invoices.model import source_in_words
 from connect_core.invoices.states import State
 from connect_core.pipeline.extract import InvoiceFields, Template, read_invoices
 from connect_core.pipeline.layouts import folder_of, load_template_files, note_use
@@ -287,7 +288,7 @@ class Pipeline:
             "document.pdf" else ""
         transition(conn, invoice_id, State.CONVERTED, "converted to PDF" + pages_note, why=message)
         if fields is not None:
-            found = ", ".join(f"{name} ({str(info.get('source', '?')).replace('ocr:', 'recognised text, ')})"
+            found = ", ".join(f"{name} ({source_in_words(str(info.get('source', '?')))})"
                               for name, info in fields.sources.items())
             record(conn, invoice_id, "fields read", why=found or "no fields found")
             if fields.layout is not None and fields.layout in self._layout_files:
@@ -360,4 +361,3 @@ def conversion_limits(config: Config) -> Limits:
     seconds = config.limits.convert_seconds
     return Limits(cpu_seconds=max(1, int(seconds)), wall_seconds=2 * seconds,
                   memory_bytes=config.limits.convert_memory_bytes)
-

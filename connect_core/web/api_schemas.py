@@ -176,11 +176,11 @@ SCHEMAS: dict[str, Any] = {
             "demo": {"type": "boolean", "description": "no account is configured and invoices go to the local "
                                                        "emulator of the demo (its account is never a setting)"},
             "ocr": {"type": "object", "description": "text recognition for pages without text: whether it runs here",
-                    "required": ["available", "summary", "languages", "missing", "chosen_by", "default"],
+                    "required": ["available", "summary", "languages", "missing", "default"],
                     "properties": {"available": {"type": "boolean"}, "summary": {"type": "string"},
                                    "languages": {"type": "array", "items": {"type": "string"}},
                                    "missing": {"type": "array", "items": {"type": "string"}},
-                                   "chosen_by": {"type": "string"}, "default": {"type": "string"}}},
+                                   "default": {"type": "string", "description": "what an empty ocr.languages means"}}},
             "ocr_languages": {"type": "string", "description": "the setting ocr.languages (empty: from the country)"},
         },
     },

@@ -106,10 +106,6 @@ def _dash(value: object) -> object:
     return "–" if value is None or value == "" else value
 
 
-def _source(source: str) -> str:
-    return source_in_words(source)
-
-
 def action_label(action: str, state: str) -> str:
     """A button's words: *approve* releases a possible duplicate, or sends an invoice a check holds as it is."""
     if action == "approve" and state == "needs-attention":
@@ -122,7 +118,7 @@ def _path_part(text: str) -> str:
     return urllib.parse.quote(text, safe="")
 
 
-templates.filters.update(when=_when, dash=_dash, source=_source, path_part=_path_part)
+templates.filters.update(when=_when, dash=_dash, source=source_in_words, path_part=_path_part)
 templates.globals.update(money=_money, state_words=STATE_WORDS, action_words=ACTION_WORDS,
                          delivery_words=DELIVERY_WORDS, action_label=action_label)
 

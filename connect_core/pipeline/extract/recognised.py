@@ -32,19 +32,17 @@ def recognised_fields(fields: InvoiceFields, recognised: Mapping[int, PageText])
     sources = {name: dict(info) for name, info in fields.sources.items()}
     doubtful: list[str] = []
     for name, info in sources.items():
-        source = str(info.get("source", ""))
-        kind, _, where = source.partition(":")
-        if kind == "facturx" or source.startswith("corrected"):
-            continue
-        page = _page_of(where) if kind == "text" else None
-        if kind == "text" and page in pages:
+        kind, _, where = str(info.get("source", "")).partition(":")
+        if kind == "text" and (page := _page_of(where)) in pages:  # read from a recognised page
             info["source"] = f"ocr:page {page}"
-        elif kind == "text" or page is None and len(pages) < last - first + 1:
-            continue  # read from a page with its own text
-        words = pages[page].words if page in pages else tuple(w for p in pages.values() for w in p.words)
-        confidence = _confidence(getattr(fields, name), words)
-        if confidence is None:
-            confidence = min((p.confidence for p in pages.values() if p.words), default=0.0)
+            read = [pages[page]]
+        elif kind == "template" and len(pages) == last - first + 1:  # a layout read over recognised pages only
+            read = list(pages.values())
+        else:  # Factur-X, a correction, the office's own company, a page with its own text
+            continue
+        confidence = _confidence(getattr(fields, name), tuple(w for p in read for w in p.words))
+        if confidence is None:  # the words holding the value cannot be told: as sure as the least sure page
+            confidence = min((p.confidence for p in read if p.words), default=0.0)
         before = float(info.get("confidence", 0.0))
         info["confidence"] = round(min(before, confidence), 2)
         info["recognised"] = round(confidence, 2)

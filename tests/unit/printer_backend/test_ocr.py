@@ -177,7 +177,7 @@ def test_a_skewed_noisy_scan_is_straightened_and_its_words_lie_over_the_print(tm
     assert dark > 0.08 * crop.width * crop.height, (box, dark)
 
 
-def test_a_page_scanned_sideways_is_turned_upright_and_read(pwg_page: Path, tmp_path: Path) -> None:
+def test_a_page_scanned_sideways_is_turned_upright_and_read(tmp_path: Path) -> None:
     page = render(INVOICE, 200).rotate(90, expand=True)
     page.save(tmp_path / "sideways.jpg", format="JPEG", quality=85, dpi=(200, 200))
     made = convert(tmp_path / "sideways.jpg", tmp_path / "ocr.pdf", ocr=OCR)

@@ -72,8 +72,18 @@ def test_a_page_not_recognised_in_time_is_named() -> None:
     assert not read.ready_to_send
 
 
-def test_facturx_and_corrected_fields_are_never_touched() -> None:
+def test_facturx_corrected_and_company_fields_are_never_touched() -> None:
     exact = fields(sources={"total": {"source": "facturx", "confidence": 1.0},
-                            "invoice_number": {"source": "corrected by anna", "confidence": 1.0}})
+                            "invoice_number": {"source": "corrected by anna", "confidence": 1.0},
+                            "seller": {"source": "company", "confidence": 0.95}})
     read = recognised_fields(exact, {1: PageText(1, "...", (("x", 10),), 0.1)})
     assert read.sources == exact.sources
+
+
+def test_a_layout_over_recognised_pages_only_is_as_sure_as_their_words() -> None:
+    read = fields(sources={"total": {"source": "template:acme", "confidence": 0.97}})
+    assert recognised_fields(read, {1: PageText(1, "...", WORDS, 0.94)}).sources["total"] == {
+        "source": "template:acme", "confidence": 0.91, "recognised": 0.91}
+    two = fields(pages=(1, 2), sources={"total": {"source": "template:acme", "confidence": 0.97}})
+    assert recognised_fields(two, {1: PageText(1, "...", WORDS, 0.94)}).sources["total"] == {
+        "source": "template:acme", "confidence": 0.97}  # page 2 has its own text: the layout may have read it
