@@ -9,7 +9,7 @@ import threading
 from pathlib import Path
 
 from pagero_online_emulator.server import default_inbound, make_server
-from pagero_online_emulator.state import Faults
+from pagero_online_emulator.state import Faults, parse_register
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,13 +25,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--password", default="demo")
     parser.add_argument("--company-id", default="demo")
     parser.add_argument("--faults", default="", help='JSON, e.g. {"error_rate": 0.3}')
+    parser.add_argument("--manual-attachments", action="store_true",
+                        help="turn on manual attachment handling: uploaded files wait for attachments until restarted")
+    parser.add_argument("--recipients", metavar="FILE.json",
+                        help='recipient register, e.g. {"recipients": [{"match": "DE123456789", '
+                             '"distribution": "EPrint"}], "default": "Electronic"}')
     args = parser.parse_args(argv)
+    recipients = None
+    if args.recipients:
+        try:
+            recipients = json.loads(Path(args.recipients).read_text(encoding="utf-8"))
+            parse_register(recipients)
+        except (OSError, ValueError) as error:
+            parser.error(f"--recipients {args.recipients}: {error}")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     host, _, port = args.listen.rpartition(":")
     inbound = Path(args.inbound) if args.inbound else default_inbound()
     server = make_server(host.strip("[]") or "127.0.0.1", int(port), Path(args.data_dir), inbound=inbound,
                          step_seconds=args.step_seconds, token_seconds=args.token_seconds,
-                         username=args.username, password=args.password, company_id=args.company_id)
+                         username=args.username, password=args.password, company_id=args.company_id,
+                         manual_attachments=True if args.manual_attachments else None, recipients=recipients)
     if args.faults:
         server.state.faults = Faults(**json.loads(args.faults))
     print(f"Pagero Online emulator listening on http://{args.listen}/ (user {args.username}, "

@@ -16,10 +16,15 @@ from tests.support.harness import REPO, free_port, wait_for_port
 
 class Emulator:
     def __init__(self, data_dir: Path, step_seconds: float = 0.3, token_seconds: int = 300,
-                 inbound: Path | None = None) -> None:
+                 inbound: Path | None = None, manual_attachments: bool = False,
+                 recipients: Path | None = None) -> None:
         self.data_dir = data_dir
         self.inbound = inbound
         """A folder of UBL/CII e-invoices the emulator offers as received invoices."""
+        self.manual_attachments = manual_attachments
+        """Start with manual attachment handling on (``--manual-attachments``; off keeps what the data dir has)."""
+        self.recipients = recipients
+        """A recipient register JSON file (``--recipients``)."""
         self.port = free_port()
         self.step_seconds = step_seconds
         self.token_seconds = token_seconds
@@ -36,6 +41,10 @@ class Emulator:
                 "--step-seconds", str(self.step_seconds), "--token-seconds", str(self.token_seconds)]
         if self.inbound is not None:
             argv += ["--inbound", str(self.inbound)]
+        if self.manual_attachments:
+            argv += ["--manual-attachments"]
+        if self.recipients is not None:
+            argv += ["--recipients", str(self.recipients)]
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
         wait_for_port(self.port, self.proc)
@@ -63,6 +72,20 @@ class Emulator:
 
     def files(self) -> list[dict[str, Any]]:
         return list(self.admin("/_emulator/files"))
+
+    def manual_attachment_handling(self, on: bool) -> None:
+        """Switch Pagero Online's "manual attachment handling" account setting."""
+        self.admin("/_emulator/account", {"manualAttachmentHandling": on})
+
+    def register(self, recipients: dict[str, str], default: str = "Electronic") -> None:
+        """Set the recipient register: ``{match text: distribution}`` (Electronic, EPrint or OriginalPrint)."""
+        self.admin("/_emulator/recipients", {"recipients": [{"match": match, "distribution": distribution}
+                                                            for match, distribution in recipients.items()],
+                                             "default": default})
+
+    def add_received(self, **body: Any) -> list[str]:
+        """Add received documents (``documents=[...]``, ``generate={...}``, ``large={...}``); their ids."""
+        return list(self.admin("/_emulator/received", body)["ids"])
 
     def product_config(self, path: Path, mode: str = "automatic", **extra: Any) -> Path:
         sending = {"mode": mode, "poll_seconds": 0.3, "max_retry_delay": 5, **extra}
