@@ -1,0 +1,1 @@
+"""Received e-invoices: read safely, shown as a readable PDF, and saved under human-usable file names."""
