@@ -48,7 +48,7 @@ def find_session(db: Database, session_id: str, *, idle: dt.timedelta, absolute:
     key = _digest(session_id)
     with db.reader.connect() as conn:
         row = conn.execute(
-            select(sessions, users.c.name, users.c.role, users.c.print_names, users.c.disabled)
+            select(sessions, users.c.name, users.c.role, users.c.print_names, users.c.inbound, users.c.disabled)
             .join(users, users.c.id == sessions.c.user_id).where(sessions.c.id_hash == key)
         ).first()
     if row is None:
@@ -60,7 +60,7 @@ def find_session(db: Database, session_id: str, *, idle: dt.timedelta, absolute:
         with db.writer.begin() as conn:
             conn.execute(update(sessions).where(sessions.c.id_hash == key).values(seen_at=now))
     names = tuple(n for n in (row.print_names or "").split(",") if n)
-    return Session(User(row.user_id, row.name, row.role, names), row.csrf, row.created_at)
+    return Session(User(row.user_id, row.name, row.role, names, bool(row.inbound)), row.csrf, row.created_at)
 
 
 def end_session(db: Database, session_id: str) -> None:

@@ -46,6 +46,8 @@ class User:
     name: str
     role: str
     print_names: tuple[str, ...]
+    inbound: bool = False
+    """Sees received invoices too (admins always do)."""
 
     @property
     def admin(self) -> bool:
@@ -53,7 +55,7 @@ class User:
 
     def actor(self) -> Actor:
         """Who acts in the service functions: a clerk sees invoices printed under their print names."""
-        return Actor(self.name, self.admin, owners=frozenset(self.print_names))
+        return Actor(self.name, self.admin, owners=frozenset(self.print_names), inbound=self.admin or self.inbound)
 
 
 def canonical_name(name: str) -> str:
@@ -63,7 +65,7 @@ def canonical_name(name: str) -> str:
 
 def _user(row: Any) -> User:
     names = tuple(n for n in (row.print_names or "").split(",") if n)
-    return User(row.id, row.name, row.role, names)
+    return User(row.id, row.name, row.role, names, bool(row.inbound))
 
 
 def clean_print_names(names: list[str] | tuple[str, ...]) -> tuple[str, ...]:
@@ -87,7 +89,7 @@ def check_password(password: str) -> None:
 
 
 def add_user(db: Database, name: str, password: str, *, role: str = "clerk",
-             print_names: list[str] | tuple[str, ...] = ()) -> User:
+             print_names: list[str] | tuple[str, ...] = (), inbound: bool = False) -> User:
     """Create a user; their invoices are those printed under ``print_names`` (default: their own name).
 
     The name of a removed user may be given again: that user comes back with the new password,
@@ -102,7 +104,8 @@ def add_user(db: Database, name: str, password: str, *, role: str = "clerk",
     check_password(password)
     names = clean_print_names(print_names) or (canonical,)
     password_hash = HASHER.hash(password)
-    values = {"password_hash": password_hash, "role": role, "print_names": ",".join(names), "disabled": False}
+    values = {"password_hash": password_hash, "role": role, "print_names": ",".join(names), "disabled": False,
+              "inbound": inbound}
     with db.writer.begin() as conn:
         row = conn.execute(select(users.c.id, users.c.disabled).where(users.c.name == canonical)).first()
         if row is not None and not row.disabled:
@@ -113,7 +116,7 @@ def add_user(db: Database, name: str, password: str, *, role: str = "clerk",
         else:
             user_id = conn.execute(insert(users).values(name=canonical, created_at=utcnow(), **values)
                                    ).inserted_primary_key[0]  # type: ignore[index]
-    return User(int(user_id), canonical, role, names)
+    return User(int(user_id), canonical, role, names, inbound)
 
 
 def _enabled_row(conn: Connection, name: str) -> Any:
@@ -163,6 +166,15 @@ def set_print_names(db: Database, name: str, print_names: list[str] | tuple[str,
         if done.rowcount != 1:
             raise UserError(f"no user {name!r}")
         row = conn.execute(select(users).where(users.c.name == canonical_name(name))).one()
+    return _user(row)
+
+
+def set_inbound(db: Database, name: str, inbound: bool) -> User:
+    """Let a user see received invoices (the "inbound" role), or no longer."""
+    with db.writer.begin() as conn:
+        row = _enabled_row(conn, name)
+        conn.execute(update(users).where(users.c.id == row.id).values(inbound=inbound))
+        row = conn.execute(select(users).where(users.c.id == row.id)).one()
     return _user(row)
 
 

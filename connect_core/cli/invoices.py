@@ -1,4 +1,5 @@
-"""The invoice commands: list, show, correct, approve, delete, send, resend, restart, import, purge.
+"""The invoice commands: list, show, correct, approve, delete, send, resend, restart, attach, attachments,
+detach, import, purge.
 
 Each calls the same service function as the status page, as the user who runs it (or the
 status page user named by ``--as``).
@@ -171,8 +172,10 @@ def cmd_delete(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_send(args: argparse.Namespace, config: Config) -> int:
-    """Queue invoices waiting in Files to send."""
+    """Queue invoices waiting in Files to send; send the attachments of those awaiting them."""
     from connect_core.invoices import service
+    from connect_core.invoices.attachments import send_attachments
+    from connect_core.invoices.errors import NeedsConfirmation
 
     if not args.all and not args.ids:
         raise ConnectError("name the invoices to send, or use --all")
@@ -180,8 +183,69 @@ def cmd_send(args: argparse.Namespace, config: Config) -> int:
         raise ConnectError("name the invoices to send or use --all, not both")
     environment = args.environment or config.online.environment
     with store(config) as (db, _spool):
-        sent = service.send(db, None if args.all else args.ids, environment, actor(args, db))
+        who = actor(args, db)
+        awaiting = [] if args.all else [n for n in args.ids if service.get_invoice(db, n, who).state
+                                        is State.AWAITING_ATTACHMENTS]
+        if awaiting:
+            if len(awaiting) != len(args.ids):
+                raise ConnectError("send the invoices awaiting attachments (" + ", ".join(map(str, awaiting))
+                                   + ") apart from the others")
+            try:
+                done = send_attachments(db, awaiting, who, confirm=args.yes)
+            except NeedsConfirmation as question:
+                raise ConnectError(f"{question} Pass --yes to send anyway.") from None
+            print(f"Sending the attachments of {len(done)} invoice{'s' if len(done) != 1 else ''}; Pagero Online "
+                  "goes on with each once they are there.")
+            return 0
+        sent = service.send(db, None if args.all else args.ids, environment, who)
     print(f"Queued {len(sent)} invoice{'s' if len(sent) != 1 else ''} for sending ({environment}).")
+    return 0
+
+
+def cmd_attach(args: argparse.Namespace, config: Config) -> int:
+    """Add a file to an invoice Pagero Online holds for its attachments."""
+    from connect_core.invoices.attachment_rules import MAX_BYTES
+    from connect_core.invoices.attachments import add_attachment, type_code
+
+    path = Path(args.file)
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_BYTES + 1)
+    except OSError as error:
+        raise ConnectError(f"cannot read {path}: {error.strerror or error}") from None
+    with store(config) as (db, spool):
+        attachment, verdict = add_attachment(db, spool, args.invoice, data, path.name, type_code(args.type),
+                                             args.note or "", actor(args, db))
+    print(f"Attachment {attachment.id} added to invoice {args.invoice}: {attachment.name} ({attachment.type_name}, "
+          f"{attachment.size:,} bytes).")
+    if verdict.advice:
+        print(f"Note: {verdict.advice}")
+    return 0
+
+
+def cmd_attachments(args: argparse.Namespace, config: Config) -> int:
+    """List an invoice's attachments."""
+    from connect_core.invoices.attachments import list_attachments
+
+    with store(config) as (db, _spool):
+        found = list_attachments(db, args.invoice, actor(args, db))
+
+    def line(row: dict[str, Any]) -> str:
+        sent = "sent" if row["sent"] else "not sent yet"
+        note = f" — {row['note']}" if row["note"] else ""
+        return (f"{row['id']:>5}  {row['name']}  ({row['type_name']}, {row['size']:,} bytes, added by "
+                f"{row['added_by']}, {sent}){note}")
+
+    return print_rows([a.to_json() for a in found], args.json, f"Invoice {args.invoice} has no attachments.", line)
+
+
+def cmd_detach(args: argparse.Namespace, config: Config) -> int:
+    """Remove an attachment not sent yet."""
+    from connect_core.invoices.attachments import remove_attachment
+
+    with store(config) as (db, spool):
+        name = remove_attachment(db, spool, args.invoice, args.attachment, actor(args, db))
+    print(f"Attachment {args.attachment} ({name}) removed from invoice {args.invoice}.")
     return 0
 
 
@@ -326,12 +390,33 @@ def add_commands(commands: Any) -> None:
     delete.add_argument("id", type=int)
     acting_option(delete)
 
-    sending = command(commands, "send", "send invoices waiting in Files to send", cmd_send)
+    sending = command(commands, "send", "send invoices waiting in Files to send, or the attachments of invoices "
+                      "awaiting them", cmd_send)
     sending.add_argument("ids", type=int, nargs="*")
     sending.add_argument("--all", action="store_true", help="send every invoice ready to send")
     sending.add_argument("--environment", choices=ENVIRONMENTS,
                          help="send mode at Pagero Online (default: online.environment)")
+    sending.add_argument("--yes", action="store_true",
+                         help="send attachments even when other invoices of the same print have none")
     acting_option(sending)
+
+    attaching = command(commands, "attach", "add a file to an invoice awaiting attachments", cmd_attach)
+    attaching.add_argument("invoice", type=int)
+    attaching.add_argument("file")
+    attaching.add_argument("--type", required=True, metavar="T",
+                           help="document type: DeliveryNote, TimeSheet, Contract, Order or Other (or its name)")
+    attaching.add_argument("--note", metavar="N", help="a note for the recipient (at most 500 characters)")
+    acting_option(attaching)
+
+    listing_attachments = command(commands, "attachments", "list an invoice's attachments", cmd_attachments)
+    listing_attachments.add_argument("invoice", type=int)
+    listing_attachments.add_argument("--json", action="store_true", help="print a JSON array")
+    acting_option(listing_attachments)
+
+    detaching = command(commands, "detach", "remove an attachment not sent yet", cmd_detach)
+    detaching.add_argument("invoice", type=int)
+    detaching.add_argument("attachment", type=int)
+    acting_option(detaching)
 
     resending = command(commands, "resend", "send an invoice again after fixing what stopped it", cmd_resend)
     resending.add_argument("id", type=int)

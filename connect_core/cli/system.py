@@ -57,12 +57,14 @@ def cmd_inbound(args: argparse.Namespace, config: Config) -> int:
             print(f"{listed} new at Pagero Online; {len(fetched)} saved in {receiver.folder}.")
         rows = list_inbound(db)
         for row in rows:
-            if wanted and row["id"] in wanted and row["id"] not in fetched:
+            if row["state"] == "refused" and (args.fetch is not None and (wanted is None or row["id"] in wanted)):
+                print(f"Received invoice {row['id']} was not saved: {row['problem']}.", file=sys.stderr)
+            elif wanted and row["id"] in wanted and row["id"] not in fetched:
                 print(f"Received invoice {row['id']} was fetched before: {row['path'] or 'no file kept'}.",
                       file=sys.stderr)
 
     def line(row: dict[str, Any]) -> str:
-        where = f"  {row['path']}" if row["path"] else ""
+        where = f"  {row['path']}" if row["path"] else f"  ({row['problem']})" if row["problem"] else ""
         return f"{row['id']:>6}  {row['state']:<10} {row['number'] or '-':<20} {row['sender'] or '-':<30}{where}"
 
     return print_rows(rows, args.json, "No received invoices.", line)

@@ -40,8 +40,10 @@ def cmd_user_add(args: argparse.Namespace, config: Config) -> int:
     password = read_password(args, f"Password for {args.name}: ")
     with store(config, create=True) as (db, _spool):
         user = add_user(db, args.name, password, role="admin" if args.admin else "clerk",
-                        print_names=args.print_name or ())
+                        print_names=args.print_name or (), inbound=args.inbound)
     sees = "every invoice" if user.admin else f"invoices printed as {', '.join(user.print_names)}"
+    if user.inbound and not user.admin:
+        sees += " and received invoices"
     print(f"User {user.name} added ({user.role}: sees {sees}).")
     return 0
 
@@ -51,14 +53,29 @@ def cmd_user_list(args: argparse.Namespace, config: Config) -> int:
     from connect_core.accounts.users import list_users
 
     with store(config) as (db, _spool):
-        rows = [{"name": user.name, "role": user.role, "print_names": list(user.print_names)}
-                for user in list_users(db)]
+        rows = [{"name": user.name, "role": user.role, "print_names": list(user.print_names),
+                 "inbound": user.admin or user.inbound} for user in list_users(db)]
 
     def line(row: dict[str, Any]) -> str:
         sees = "every invoice" if row["role"] == "admin" else "printed as " + ", ".join(row["print_names"])
+        if row["inbound"] and row["role"] != "admin":
+            sees += "; received invoices"
         return f"{row['name']:<24} {row['role']:<6} {sees}"
 
     return print_rows(rows, args.json, "No users: add the first with `pagero-connect user add NAME --admin`.", line)
+
+
+def cmd_user_inbound(args: argparse.Namespace, config: Config) -> int:
+    """Let a user see received invoices, or no longer."""
+    from connect_core.accounts.users import set_inbound
+
+    with store(config) as (db, _spool):
+        user = set_inbound(db, args.name, args.allow == "on")
+    if user.admin:
+        print(f"{user.name} is an admin and sees received invoices either way.")
+    else:
+        print(f"{user.name} {'now sees' if user.inbound else 'no longer sees'} received invoices.")
+    return 0
 
 
 def _confirmed(question: str) -> bool:
@@ -118,6 +135,13 @@ def add_commands(commands: Any) -> None:
     user_add.add_argument("--print-name", action="append", metavar="NAME",
                           help="an IPP requesting-user-name whose invoices this user sees (default: the user "
                                "name; repeat for several)")
+
+    user_add.add_argument("--inbound", action="store_true", help="may see received invoices (admins always do)")
+
+    user_inbound = _subcommand(user_commands, "inbound", "let a user see received invoices, or no longer",
+                               cmd_user_inbound, READ, "Give a user the inbound role (on) or take it away (off).")
+    user_inbound.add_argument("name")
+    user_inbound.add_argument("allow", choices=("on", "off"))
 
     user_list = _subcommand(user_commands, "list", "list the users", cmd_user_list, READ,
                             "List the status page's users, their roles and print names.")

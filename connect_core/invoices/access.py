@@ -21,6 +21,8 @@ class Actor:
     name: str = "system"
     admin: bool = True
     owners: frozenset[str] = frozenset()
+    inbound: bool = True
+    """Sees received invoices (admins and users given the "inbound" role)."""
 
     @property
     def print_names(self) -> frozenset[str]:

@@ -9,10 +9,11 @@ from __future__ import annotations
 from connect_core.invoices.model import Invoice
 from connect_core.invoices.states import State
 
-ACTIONS = ("correct", "approve", "resend", "restart", "delete")
+ACTIONS = ("correct", "approve", "resend", "restart", "attach", "send-attachments", "delete")
 """The actions on one invoice (``send`` is the action on the list *Files to send*).  ``correct`` opens the
 form of :mod:`connect_core.pipeline.correct`; ``approve`` reads "Approve duplicate" on a possible duplicate
-and "Send as it is" on an invoice a check holds."""
+and "Send as it is" on an invoice a check holds.  ``attach`` adds or removes attachments of an invoice Pagero
+Online holds for them, ``send-attachments`` sends them and lets Pagero Online go on."""
 
 SENT_STATES = (State.SENT, State.DELIVERED, State.FETCHED, State.ACCEPTED, State.REJECTED, State.CANCELLED)
 """At Pagero Online already: a resend asks for confirmation."""
@@ -20,6 +21,7 @@ SENT_STATES = (State.SENT, State.DELIVERED, State.FETCHED, State.ACCEPTED, State
 VIEWS: dict[str, tuple[State, ...]] = {
     "files-to-send": (State.READY,),
     "sent": (State.QUEUED, State.UPLOADING, *SENT_STATES),
+    "awaiting-attachments": (State.AWAITING_ATTACHMENTS, State.ATTACHING),
     "needs-attention": (State.NEEDS_ATTENTION, State.INVALID, State.POSSIBLE_DUPLICATE),
     "all": tuple(State),
 }
@@ -43,6 +45,8 @@ def actions_for(invoice: Invoice) -> tuple[str, ...]:
         return ("correct", "delete")
     if state in SENT_STATES:
         return ("resend",)
+    if state is State.AWAITING_ATTACHMENTS:
+        return ("attach", "send-attachments")
     return ()
 
 
@@ -58,6 +62,11 @@ def refusal(invoice: Invoice, action: str) -> str:
         done = "was already sent" if invoice.state in (*SENT_STATES, State.QUEUED, State.UPLOADING) else "is"
         return (f"invoice {invoice.id} {done} ({state}): only an invoice not sent yet (needs attention, ready, "
                 "possible duplicate) can be corrected")
+    if action in ("attach", "send-attachments"):
+        if invoice.state is State.ATTACHING:
+            return f"invoice {invoice.id} is sending its attachments now; they cannot be changed any more"
+        return (f"invoice {invoice.id} is {state}: attachments are added while Pagero Online holds an invoice for "
+                "them (Files awaiting attachments)")
     if not offered:
         return f"invoice {invoice.id} is {state}; nothing can be done with it now"
     return f"invoice {invoice.id} is {state}; it can be: {', '.join(offered)}"

@@ -58,6 +58,10 @@ class Invoice:
     """A file part of it stopped at Pagero Online and can be restarted there."""
     duplicate_of: int | None
     """The earlier invoice this one repeats (a possible duplicate, or one a person approved as such)."""
+    distribution: str | None
+    """How Pagero Online distributes it (``Electronic``, ``EPrint``, ``OriginalPrint``), once it said."""
+    send_generation: int
+    """How many times it was deliberately sent again (each sending is new at Pagero Online)."""
     sent: dt.datetime | None
     created: dt.datetime
     updated: dt.datetime
@@ -74,6 +78,7 @@ class Invoice:
             seller=row.seller, buyer=row.buyer, environment=row.environment, delivery_status=row.delivery_status,
             attempts=row.attempts, last_error=row.last_error,
             restartable=bool(row.remote_filepart_id and row.remote_file_id), duplicate_of=row.duplicate_of,
+            distribution=row.distribution, send_generation=row.send_generation or 0,
             sent=_utc(row.sent_at), created=_utc(row.created_at), updated=_utc(row.updated_at),  # type: ignore[arg-type]
         )
 
@@ -88,7 +93,7 @@ class Invoice:
             "total": str(self.total) if self.total is not None else None, "seller": self.seller, "buyer": self.buyer,
             "environment": self.environment, "delivery_status": self.delivery_status, "attempts": self.attempts,
             "last_error": self.last_error, "restartable": self.restartable, "duplicate_of": self.duplicate_of,
-            "sent": _iso(self.sent),
+            "distribution": self.distribution, "sent": _iso(self.sent),
             "created": _iso(self.created), "updated": _iso(self.updated),
         }
 

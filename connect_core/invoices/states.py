@@ -20,6 +20,8 @@ class State(StrEnum):
     DELETED = "deleted"
     UPLOADING = "uploading"  # an upload attempt is under way (its outcome may be unknown after a crash)
     SENT = "sent"  # Pagero Online has the file
+    AWAITING_ATTACHMENTS = "awaiting-attachments"  # Pagero Online holds it until its attachments are added
+    ATTACHING = "attaching"  # its attachments are being sent; then Pagero Online is told to go on
     DELIVERED = "delivered"  # "Done": delivered to the recipient's channel
     FETCHED = "fetched"  # "Done (Fetched)": the recipient fetched it
     ACCEPTED = "accepted"  # the recipient accepted it (business response)
@@ -62,13 +64,20 @@ TRANSITIONS: frozenset[tuple[State | None, State]] = frozenset(
         (S.FETCHED, S.REJECTED),
         (S.NEEDS_ATTENTION, S.SENT),  # a stopped file part restarted at Pagero Online
         (S.NEEDS_ATTENTION, S.CANCELLED),
+        # manual attachment handling at Pagero Online: the sent file waits for its attachments
+        (S.SENT, S.AWAITING_ATTACHMENTS),
+        (S.AWAITING_ATTACHMENTS, S.ATTACHING),
+        (S.ATTACHING, S.SENT),
+        (S.ATTACHING, S.AWAITING_ATTACHMENTS),  # the service refused an attachment: a person decides
+        (S.AWAITING_ATTACHMENTS, S.CANCELLED),
     }
     # a person corrected the fields, or a learned layout read them again: checked again, the invoice moves on
     | {(a, b) for a in (S.NEEDS_ATTENTION, S.READY, S.POSSIBLE_DUPLICATE)
        for b in (S.NEEDS_ATTENTION, S.READY, S.POSSIBLE_DUPLICATE, S.QUEUED, S.INVALID) if a is not b}
     # a deliberate re-send (asks for confirmation when the invoice was delivered)
-    | {(state, S.QUEUED) for state in (S.SENT, S.DELIVERED, S.FETCHED, S.ACCEPTED, S.REJECTED, S.CANCELLED)}
-    | {(state, S.DELETED) for state in State if state not in (S.DELETED, S.UPLOADING)}
+    | {(state, S.QUEUED) for state in (S.SENT, S.DELIVERED, S.FETCHED, S.ACCEPTED, S.REJECTED, S.CANCELLED,
+                                        S.AWAITING_ATTACHMENTS)}
+    | {(state, S.DELETED) for state in State if state not in (S.DELETED, S.UPLOADING, S.ATTACHING)}
 )
 
 DONE: frozenset[State] = frozenset({S.DELETED, S.CANCELLED, S.DELIVERED, S.FETCHED, S.ACCEPTED, S.REJECTED})

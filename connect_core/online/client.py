@@ -64,6 +64,15 @@ class LoginRefused(Rejected):
     """The account's user name or password was refused: nothing can be sent until the account is fixed."""
 
 
+class TooLarge(OnlineError):
+    """A document the service offered is larger than we take in; it was not read."""
+
+
+ATTACHMENT_TYPES: dict[str, str] = {"DeliveryNote": "Delivery note", "TimeSheet": "Time sheet",
+                                    "Contract": "Contract", "Order": "Order", "Other": "Other"}
+"""The attachment document types Pagero Online accepts, by code (used when the service cannot be asked)."""
+
+
 def default_auth_url(api_url: str) -> str:
     """Pagero's SSO token URL for Pagero's API; ``{api_url}/oauth/v2/oauth-token`` for anything else."""
     host = urllib.parse.urlsplit(api_url).hostname or ""
@@ -233,6 +242,32 @@ class OnlineClient:
                                 params={"Status": ",".join(statuses)})
         return list(response.json().get("items", []))
 
+    def attachment_types(self) -> dict[str, str]:
+        """The attachment document types the service accepts: code → name."""
+        items = self.request("GET", "/file/v1/attachmenttypes").json().get("items") or []
+        return {str(i["code"]): str(i.get("name") or i["code"]) for i in items if isinstance(i, dict) and i.get("code")}
+
+    def account_settings(self) -> dict[str, Any]:
+        """The account's settings at Pagero Online (``manualAttachmentHandling`` among them)."""
+        return dict(self.request("GET", "/account/v1/settings").json())
+
+    def add_attachment(self, filepart_id: str, path: Path, *, filename: str, document_type: str, note: str,
+                       reference: str, content_type: str = "application/octet-stream") -> str:
+        """POST one attachment to a file part awaiting attachments; returns the service's attachment id."""
+        with open(path, "rb") as handle:
+            response = self.request(
+                "POST", f"/file/v1/fileparts/{urllib.parse.quote(filepart_id)}/attachments",
+                files={"file": (filename, handle, content_type)},
+                data={"documentType": document_type, "note": note, "reference": reference})
+        if response.status_code not in (200, 201):
+            raise Ambiguous(f"unexpected answer {response.status_code} to an attachment")
+        return str(response.json()["id"])
+
+    def attachments(self, filepart_id: str) -> list[dict[str, Any]]:
+        """The attachments a file part holds at the service (to look one up by its ``reference``)."""
+        response = self.request("GET", f"/file/v1/fileparts/{urllib.parse.quote(filepart_id)}/attachments")
+        return [item for item in response.json().get("items") or [] if isinstance(item, dict)]
+
     def filepart_action(self, filepart_id: str, action: str) -> None:
         if action not in ("Restart", "Cancel"):
             raise ValueError(action)
@@ -255,8 +290,25 @@ class OnlineClient:
             "limit": limit, "offset": offset})
         return dict(response.json())
 
-    def target_document(self, document_id: str) -> bytes:
-        return self.request("GET", f"/document/v1/documents/{urllib.parse.quote(document_id)}/targetdocument").content
+    def target_document(self, document_id: str, max_bytes: int | None = None) -> bytes:
+        """The received document's bytes; :class:`TooLarge` (nothing kept) when it has more than ``max_bytes``."""
+        path = f"/document/v1/documents/{urllib.parse.quote(document_id)}/targetdocument"
+        if max_bytes is None:
+            return self.request("GET", path).content
+        response = self.request("GET", path, stream=True)
+        with response:
+            declared = response.headers.get("Content-Length", "")
+            if declared.isdigit() and int(declared) > max_bytes:
+                raise TooLarge(f"{int(declared):,} bytes is more than the {max_bytes:,} a received invoice may have")
+            data = bytearray()
+            try:
+                for chunk in response.iter_content(1 << 16):
+                    data += chunk
+                    if len(data) > max_bytes:
+                        raise TooLarge(f"more than the {max_bytes:,} bytes a received invoice may have")
+            except requests.exceptions.RequestException as error:
+                raise Ambiguous("the connection to Pagero Online broke during a download") from error
+        return bytes(data)
 
     def acknowledge(self, ids: list[str]) -> None:
         self.request("POST", "/document/v1/documents/fetch", json={"ids": ids})

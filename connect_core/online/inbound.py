@@ -3,14 +3,18 @@
 Each received document goes through these steps, and a crash anywhere loses nothing and writes nothing twice:
 
 1. **listed**: a row in ``inbound_documents`` (state ``unfetched``), keyed by the service's id;
-2. **downloaded**: the target document is written to ``received-<row id>.<xml|pdf>`` in the inbound
-   folder (a temporary name, fsync, rename, folder fsync).  The name comes from our row id and the
-   content's own first bytes, never from a string the service sent;
-3. the row becomes ``downloaded`` with the file's path;
+2. **downloaded**: the target document is read (at most :data:`MAX_XML_BYTES`) and, an e-invoice, read
+   safely (:mod:`connect_core.received.einvoice`: no DTDs, no entities); then it is written into the
+   inbound folder under a name a person can use, ``2026-03-05 Lieferant GmbH 471102.xml``, made safe
+   for every system and never overwriting a file (:mod:`connect_core.received.names`), beside the
+   attachments it carries (``… - delivery note.pdf``).  A document that is too large or hostile is
+   **refused**: its row says why, nothing is written and it is not acknowledged;
+3. the row becomes ``downloaded`` with the file's path and the invoice's fields (sender and its ids,
+   number, dates, totals), so it can be listed and searched without opening the file;
 4. **acknowledged** at the service (``POST /document/v1/documents/fetch``), so that it is not offered again;
 5. the row becomes ``fetched``.
 
-A crash between 2 and 3 writes the same file again under the same name; between 3 and 5 the next round
+A crash between 2 and 3 finds the same bytes under the same name and keeps that file; between 3 and 5 the next round
 repeats the acknowledgement, which the service accepts any number of times.  Nothing is acknowledged
 before its file is durable.  In ``automatic`` mode every listed document is downloaded; in ``manual``
 mode they wait until someone fetches them (``pagero-connect inbound --fetch``).
@@ -19,6 +23,7 @@ mode they wait until someone fetches them (``pagero-connect inbound --fetch``).
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import threading
 from dataclasses import dataclass
@@ -30,14 +35,15 @@ from sqlalchemy import insert, select, update
 
 from connect_core.config import Config
 from connect_core.errors import StoreError
-from connect_core.fsutil import write_durably
-from connect_core.online.client import OnlineClient, OnlineError, client_for
+from connect_core.online.client import OnlineClient, OnlineError, TooLarge, client_for
+from connect_core.received.einvoice import MAX_XML_BYTES, ReceivedInvoice, Refused, read_einvoice
+from connect_core.received.names import file_name, save_new
 from connect_core.store import Database, utcnow
 from connect_core.store.schema import inbound_documents
 
 log = logging.getLogger("connect_core.online.inbound")
 
-UNFETCHED, DOWNLOADED, FETCHED = "unfetched", "downloaded", "fetched"
+UNFETCHED, DOWNLOADED, FETCHED, REFUSED = "unfetched", "downloaded", "fetched", "refused"
 PAGE = 100
 
 
@@ -103,7 +109,9 @@ class Inbound:
             rows = conn.execute(query.order_by(inbound_documents.c.id)).all()
         done = []
         for row in rows:
-            path = Path(row.path) if row.state == DOWNLOADED and row.path else self._download(row.id, row.remote_id)
+            path = Path(row.path) if row.state == DOWNLOADED and row.path else self._download(row)
+            if path is None:
+                continue  # refused: the row says why; the others go on
             self.client.acknowledge([row.remote_id])
             with self.db.writer.begin() as conn:
                 conn.execute(update(inbound_documents).where(inbound_documents.c.id == row.id)
@@ -128,6 +136,11 @@ class Inbound:
     def _record(self, remote_id: str, item: dict[str, Any]) -> None:
         info = _mapping(item.get("documentInfo"))
         amounts = _mapping(info.get("amounts"))
+        kind = {"Invoice": "invoice", "CreditNote": "credit-note"}.get(str(info.get("documentType")))
+        listed = [{"name": _text(a.get("fileName"), 200), "mime": _text(a.get("mimeCode"), 100),
+                   "size": a.get("size") if isinstance(a.get("size"), int) else None}
+                  for a in item.get("attachments") or [] if isinstance(a, dict)][:50]
+        created = _moment(item.get("createTime"))
         with self.db.writer.begin() as conn:
             conn.execute(insert(inbound_documents).values(
                 remote_id=remote_id,
@@ -136,19 +149,59 @@ class Inbound:
                 issue_date=_date(info.get("issueDate")),
                 currency=_currency(amounts.get("currency")),
                 total=_amount(amounts.get("totalAmount")),
+                net=_amount(amounts.get("netAmount")),
+                tax=_amount(amounts.get("vatAmount")),
+                document_type=kind,
+                received_at=created,
+                attachments=json.dumps(listed),
                 state=UNFETCHED,
                 created_at=utcnow(),
             ))
 
-    def _download(self, row_id: int, remote_id: str) -> Path:
-        data = self.client.target_document(remote_id)
-        suffix = ".pdf" if data[:5] == b"%PDF-" else ".xml"
-        target = self.folder / f"received-{row_id:06d}{suffix}"
-        write_durably(target, data, 0o640)
+    def _download(self, row: Any) -> Path | None:
+        """Read, check and save one received document; None when it was refused (the row says why)."""
+        try:
+            data = self.client.target_document(row.remote_id, max_bytes=MAX_XML_BYTES)
+        except TooLarge as error:
+            self._refuse(row, f"refused: {error.message}")
+            return None
+        invoice: ReceivedInvoice | None = None
+        if data[:5] == b"%PDF-":
+            name = file_name(row.issue_date, row.sender, row.document_number, ".pdf")
+        else:
+            try:
+                invoice = read_einvoice(data)
+            except Refused as error:
+                self._refuse(row, error.reason)
+                return None
+            name = file_name(invoice.issue_date or row.issue_date, invoice.seller.name or row.sender,
+                             invoice.number or row.document_number, ".xml")
+        path = save_new(self.folder, name, data, 0o640)
+        values: dict[str, Any] = {"state": DOWNLOADED, "path": str(path), "problem": ""}
+        if invoice is not None:
+            values.update(_fields(invoice))
+            values["attachments"] = json.dumps(self._save_attachments(path, invoice))
         with self.db.writer.begin() as conn:
-            conn.execute(update(inbound_documents).where(inbound_documents.c.id == row_id)
-                         .values(state=DOWNLOADED, path=str(target)))
-        return target
+            conn.execute(update(inbound_documents).where(inbound_documents.c.id == row.id).values(**values))
+        return path
+
+    def _save_attachments(self, saved: Path, invoice: ReceivedInvoice) -> list[dict[str, Any]]:
+        """The files an e-invoice carries, saved beside it (``<its name> - <file name>``)."""
+        kept = []
+        for n, attachment in enumerate(invoice.attachments, 1):
+            given = Path(attachment.file_name or f"attachment {n}")
+            suffix = "".join(ch for ch in given.suffix if ch.isascii() and (ch.isalnum() or ch == "."))[:10]
+            name = file_name(None, f"{saved.stem} - {given.stem}", None, suffix or ".bin")
+            path = save_new(self.folder, name, attachment.data, 0o640)
+            kept.append({"name": attachment.file_name or path.name, "mime": attachment.mime_code,
+                         "size": len(attachment.data), "path": str(path)})
+        return kept
+
+    def _refuse(self, row: Any, reason: str) -> None:
+        with self.db.writer.begin() as conn:
+            conn.execute(update(inbound_documents).where(inbound_documents.c.id == row.id)
+                         .values(state=REFUSED, problem=reason[:1000]))
+        log.warning("received invoice %d (%s at Pagero Online) %s", row.id, row.remote_id, reason)
 
     # -- the background loop ---------------------------------------------------------------------
 
@@ -198,8 +251,24 @@ def list_inbound(db: Database) -> list[dict[str, Any]]:
         rows = conn.execute(select(inbound_documents).order_by(inbound_documents.c.id.desc())).all()
     return [{"id": r.id, "remote_id": r.remote_id, "number": r.document_number, "sender": r.sender,
              "issue_date": r.issue_date.isoformat() if r.issue_date else None, "currency": r.currency,
-             "total": str(r.total) if r.total is not None else None, "state": r.state, "path": r.path}
+             "total": str(r.total) if r.total is not None else None, "state": r.state, "path": r.path,
+             "problem": r.problem}
             for r in rows]
+
+
+def _fields(invoice: ReceivedInvoice) -> dict[str, Any]:
+    """The columns of ``inbound_documents`` read from the e-invoice itself (they win over the service's listing)."""
+    seller, totals = invoice.seller, invoice.totals
+    ids = {key: value for key, value in (("vat", seller.vat_id), ("gln", seller.gln),
+                                         ("org", seller.organisation_number)) if value}
+    values: dict[str, Any] = {
+        "document_number": _text(invoice.number), "sender": _text(seller.name or seller.trading_name),
+        "issue_date": invoice.issue_date, "due_date": invoice.due_date, "currency": _currency(invoice.currency),
+        "total": _amount(totals.tax_inclusive if totals.tax_inclusive is not None else totals.payable),
+        "net": _amount(totals.tax_exclusive), "tax": _amount(totals.tax_amount), "document_type": invoice.kind,
+        "sender_ids": json.dumps(ids), "buyer": _text(invoice.buyer.name),
+    }
+    return {key: value for key, value in values.items() if value is not None}
 
 
 def _mapping(value: object) -> dict[str, Any]:
@@ -212,6 +281,17 @@ def _text(value: object, limit: int = 300) -> str | None:
         return None
     text = " ".join(str(value).split())[:limit]
     return text or None
+
+
+def _moment(value: object) -> dt.datetime | None:
+    """A time the service wrote (ISO 8601), as naive UTC like every time in the store."""
+    try:
+        moment = dt.datetime.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
+    if moment is not None and moment.tzinfo is not None:
+        moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
+    return moment
 
 
 def _date(value: object) -> dt.date | None:

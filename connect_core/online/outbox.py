@@ -11,6 +11,13 @@ errors, timeouts, 408, 429 and 5xx; a refusal (400, 401, 403, 409, 413, 422) sto
 the invoice in "needs attention" with the service's words.  A circuit breaker keeps
 invoices queued without spending attempts while the service is down.  A poller
 follows each sent invoice until it reaches a final state.
+
+With manual attachment handling at Pagero Online, a sent file waits there for its
+attachments (the poller moves the invoice to ``awaiting-attachments``).  Once a person has
+added them and pressed *Send*, :meth:`Outbox.attach_one` sends each attachment under the same
+promise as uploads: "outcome unknown" is committed before it goes, and an unknown outcome is
+looked up by the attachment's stable reference before it is sent again.  Then Pagero Online is
+told to go on (the file part's ``Restart``).
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ from sqlalchemy import or_, select, update
 from connect_core.config import Config
 from connect_core.crash import crash_point
 from connect_core.intake.spool import Spool
-from connect_core.invoices.history import transition
+from connect_core.invoices.history import record, transition
 from connect_core.invoices.states import TRACKED, State
 from connect_core.online.client import (
     Ambiguous,
@@ -42,7 +49,7 @@ from connect_core.online.client import (
     client_for,
 )
 from connect_core.store import Database, utcnow
-from connect_core.store.schema import invoices
+from connect_core.store.schema import attachments, invoices
 
 log = logging.getLogger("connect_core.online.outbox")
 
@@ -130,6 +137,9 @@ class Outbox:
     def recover(self) -> int:
         """After a crash: attempts that were under way have an unknown outcome; queue them to be looked up."""
         with self.db.writer.begin() as conn:
+            # attachments being sent when it stopped: due again at once (each one marked unknown is looked up)
+            conn.execute(update(invoices).where(invoices.c.state == State.ATTACHING.value)
+                         .values(next_attempt_at=None))
             rows = conn.execute(select(invoices.c.id).where(invoices.c.state == State.UPLOADING.value)).all()
             for (invoice_id,) in rows:
                 conn.execute(update(invoices).where(invoices.c.id == invoice_id)
@@ -165,6 +175,7 @@ class Outbox:
         while not self._stop.is_set():
             try:
                 worked = self.send_one()
+                worked = self.attach_one() or worked
             except Exception:
                 log.exception("outbox: unexpected error")
                 worked = False
@@ -287,6 +298,105 @@ class Outbox:
             transition(conn, invoice.id, State.QUEUED, "will retry", why=f"{error.message}; next try in {delay:.0f} s",
                        expect=State.UPLOADING)
 
+    # -- attachments ---------------------------------------------------------------------------
+
+    ATTACH_LEASE = dt.timedelta(minutes=10)
+
+    def _claim_attaching(self) -> Any | None:
+        """The next invoice whose attachments are due, leased for a while so no other worker takes it."""
+        now = utcnow()
+        with self.db.writer.begin() as conn:
+            row = conn.execute(
+                select(invoices).where(invoices.c.state == State.ATTACHING.value,
+                                       or_(invoices.c.next_attempt_at.is_(None), invoices.c.next_attempt_at <= now))
+                .order_by(invoices.c.next_attempt_at, invoices.c.id).limit(1).with_for_update(skip_locked=True)
+            ).first()
+            if row is None:
+                return None
+            conn.execute(update(invoices).where(invoices.c.id == row.id).values(
+                attempts=invoices.c.attempts + 1, first_attempt_at=row.first_attempt_at or now,
+                next_attempt_at=now + self.ATTACH_LEASE))
+            return row
+
+    def attach_one(self) -> bool:
+        """Send the attachments of the next invoice due and let Pagero Online go on; False when none was due."""
+        if not self.breaker.allow():
+            return False
+        invoice = self._claim_attaching()
+        if invoice is None:
+            return False
+        generation = invoice.send_generation
+        part = invoice.remote_filepart_id
+        with self.db.reader.connect() as conn:
+            waiting = conn.execute(select(attachments).where(
+                attachments.c.invoice_id == invoice.id,
+                or_(attachments.c.sent_generation.is_(None), attachments.c.sent_generation != generation,
+                    attachments.c.remote_id.is_(None))).order_by(attachments.c.id)).all()
+        try:
+            for attachment in waiting:
+                self._send_attachment(invoice, part, attachment)
+            crash_point("before_release")
+            self.client.filepart_action(part, "Restart")
+        except OnlineError as error:
+            self._attach_failed(invoice, error)
+            return True
+        self.breaker.success()
+        with self.db.writer.begin() as conn:
+            conn.execute(update(invoices).where(invoices.c.id == invoice.id).values(
+                remote_filepart_id=None, checked_at=None, next_attempt_at=None, last_error="",
+                delivery_status="Processing"))
+            transition(conn, invoice.id, State.SENT,
+                       f"{len(waiting)} attachment{'s' if len(waiting) != 1 else ''} sent; Pagero Online goes on",
+                       expect=State.ATTACHING)
+        log.info("invoice %d: %d attachment(s) sent, file part %s released", invoice.id, len(waiting), part)
+        return True
+
+    def _send_attachment(self, invoice: Any, part: str, attachment: Any) -> None:
+        """One attachment to Pagero Online exactly once: looked up first when an earlier try's outcome is unknown."""
+        from connect_core.invoices.attachments import attachment_path, reference
+
+        ref = reference(attachment.uuid, invoice.send_generation)
+        remote_id: str | None = None
+        if attachment.outcome_unknown:
+            found = [a for a in self.client.attachments(part) if a.get("reference") == ref]
+            remote_id = str(found[0].get("id")) if found else None
+        if remote_id is None:
+            with self.db.writer.begin() as conn:
+                conn.execute(update(attachments).where(attachments.c.id == attachment.id)
+                             .values(outcome_unknown=True))
+            crash_point("before_attachment_upload")
+            remote_id = self.client.add_attachment(
+                part, attachment_path(self.spool, invoice.document_uuid, attachment.uuid),
+                filename=attachment.filename, document_type=attachment.document_type, note=attachment.note,
+                reference=ref, content_type=attachment.content_type)
+            crash_point("after_attachment_before_commit")
+        with self.db.writer.begin() as conn:
+            conn.execute(update(attachments).where(attachments.c.id == attachment.id).values(
+                remote_id=remote_id, sent_generation=invoice.send_generation, outcome_unknown=False))
+
+    def _attach_failed(self, invoice: Any, error: OnlineError) -> None:
+        refused = isinstance(error, Rejected) and not isinstance(error, LoginRefused)
+        if refused or invoice.attempts >= self.policy.max_attempts:
+            if refused:
+                self.breaker.success()
+            what = "attachments refused by Pagero Online" if refused else "gave up sending the attachments"
+            with self.db.writer.begin() as conn:
+                conn.execute(update(invoices).where(invoices.c.id == invoice.id).values(
+                    last_error=error.message, next_attempt_at=None))
+                transition(conn, invoice.id, State.AWAITING_ATTACHMENTS, what,
+                           why=f"{error.message}; change the attachments if needed and send again",
+                           expect=State.ATTACHING)
+            log.warning("invoice %d: %s: %s", invoice.id, what, error.message)
+            return
+        if not (isinstance(error, Retryable) and error.status == 429):
+            self.breaker.failure()
+        delay = self.backoff(invoice.attempts, getattr(error, "retry_after", None))
+        with self.db.writer.begin() as conn:
+            conn.execute(update(invoices).where(invoices.c.id == invoice.id).values(
+                last_error=error.message, next_attempt_at=utcnow() + dt.timedelta(seconds=delay)))
+            record(conn, invoice.id, "attachments will be sent again",
+                   why=f"{error.message}; next try in {delay:.0f} s")
+
     def backoff(self, attempts: int, retry_after: float | None) -> float:
         """Full jitter: uniform in [0, min(cap, base·2^attempts)], at least what Retry-After asked (the service knows
         best), but a Retry-After is believed only up to :data:`RETRY_AFTER_CAP` or ``max_retry_delay``, whichever is
@@ -332,9 +442,17 @@ class Outbox:
             current = State(invoice.state)
             if stopped:
                 part = stopped[0]
-                words = "; ".join((part.get("error") or {}).get("description") or []) or part.get("status", "")
                 conn.execute(update(invoices).where(invoices.c.id == invoice.id).values(
-                    remote_filepart_id=part.get("id"), delivery_status=part.get("status")))
+                    remote_filepart_id=part.get("id"), delivery_status=part.get("status"),
+                    distribution=_channel(part.get("distribution"))))
+                if part.get("status") == "AwaitingInteraction" and part.get("reason") == "AwaitingAttachments":
+                    again = " again after the resend" if invoice.send_generation else ""
+                    transition(conn, invoice.id, State.AWAITING_ATTACHMENTS,
+                               f"Pagero Online asks for attachments{again}",
+                               why="add the attachments and press Send (manual attachment handling is on at "
+                                   "Pagero Online)", expect=current)
+                    return 1
+                words = "; ".join((part.get("error") or {}).get("description") or []) or part.get("status", "")
                 what = "stopped at Pagero Online" if part.get("status") == "Error" else "waits for interaction"
                 transition(conn, invoice.id, State.NEEDS_ATTENTION, what, why=words, expect=current)
                 return 1
@@ -347,6 +465,14 @@ class Outbox:
             status = documents[0].get("deliveryStatus") or target.value
             transition(conn, invoice.id, target, f"Pagero Online: {status}", expect=current)
             return 1
+
+
+CHANNELS = ("Electronic", "EPrint", "OriginalPrint")
+
+
+def _channel(value: object) -> str | None:
+    """Pagero Online's distribution channel, when it is one we know."""
+    return value if isinstance(value, str) and value in CHANNELS else None
 
 
 def _maybe_stored(error: OnlineError) -> bool:

@@ -89,6 +89,7 @@ invoices = Table(
     Column("remote_file_id", String(100), nullable=True),
     Column("remote_filepart_id", String(100), nullable=True),
     Column("delivery_status", String(40), nullable=True),
+    Column("distribution", String(20), nullable=True),  # Pagero Online's channel: Electronic, EPrint, OriginalPrint
     Column("sent_at", DateTime, nullable=True),
     Column("checked_at", DateTime, nullable=True),
     Column("created_at", DateTime, nullable=False),
@@ -128,6 +129,12 @@ attachments = Table(
     Column("size_bytes", BigInteger, nullable=False),
     Column("sha256", String(64), nullable=False),
     Column("created_at", DateTime, nullable=False),
+    Column("document_type", String(40), nullable=False, default="Other"),
+    Column("note", Text, nullable=False, default=""),
+    Column("added_by", Text, nullable=False, default=""),
+    Column("sent_generation", Integer, nullable=True),  # the sending (invoices.send_generation) it went with
+    Column("remote_id", String(100), nullable=True),
+    Column("outcome_unknown", Boolean, nullable=False, default=False),
 )
 Index("ix_attachments_invoice", attachments.c.invoice_id)
 
@@ -145,7 +152,18 @@ inbound_documents = Table(
     Column("path", Text, nullable=True),
     Column("created_at", DateTime, nullable=False),
     Column("fetched_at", DateTime, nullable=True),
+    Column("document_type", String(20), nullable=True),  # invoice, credit-note
+    Column("due_date", Date, nullable=True),
+    Column("net", Numeric(18, 2), nullable=True),
+    Column("tax", Numeric(18, 2), nullable=True),
+    Column("sender_ids", Text, nullable=False, default="{}"),  # {"vat": ..., "gln": ..., "org": ...}
+    Column("buyer", Text, nullable=True),
+    Column("received_at", DateTime, nullable=True),  # when Pagero Online received it (createTime)
+    Column("attachments", Text, nullable=False, default="[]"),  # [{"name", "mime", "size", "path"}]
+    Column("problem", Text, nullable=False, default=""),  # why it was refused or could not be read
 )
+Index("ix_inbound_state", inbound_documents.c.state, inbound_documents.c.id)
+Index("ix_inbound_number", inbound_documents.c.document_number)
 
 users = Table(
     "users",
@@ -157,6 +175,7 @@ users = Table(
     Column("print_names", Text, nullable=False, default=""),
     Column("created_at", DateTime, nullable=False),
     Column("disabled", Boolean, nullable=False, default=False),
+    Column("inbound", Boolean, nullable=False, default=False),  # may see received invoices (admins always do)
 )
 
 # A clerk sees the invoices printed under their names: their lists and counts go by owner and state.

@@ -64,7 +64,9 @@ def test_automatic_mode_saves_each_received_invoice_once_and_acknowledges_it(
     try:
         wait_until(lambda: len(_acknowledged(seeded)) == 3, timeout=60, message="not all acknowledged")
         saved = _saved(folder)
-        assert len(saved) == 3 and all(re.fullmatch(r"received-\d{6}\.xml", name) for name in saved)
+        # Named from the invoice (date, sender, number), never a path: the hostile number stays inside the folder.
+        assert len(saved) == 3 and all(re.fullmatch(r"\d{4}-\d\d-\d\d .+\.xml", name) for name in saved), saved
+        assert any(name.startswith("2018-") and "Evil Corp Ltd" in name and "escape-" in name for name in saved)
         assert sorted(saved.values()) == sorted((data_root / "seed" / name).read_bytes() for name in SEEDS)
         rows = json.loads(cli(server.data_dir, "inbound", "--json", config=config).stdout)
         assert {row["state"] for row in rows} == {FETCHED}

@@ -32,6 +32,7 @@ from connect_core.accounts.users import (
     get_user,
     list_users,
     remove_user,
+    set_inbound,
     set_print_names,
     user_count,
 )
@@ -217,9 +218,19 @@ def test_a_removed_user_has_no_print_names_to_set(db: Database) -> None:
 def test_a_users_actor_carries_the_name_the_role_and_the_print_names(db: Database) -> None:
     clerk = add_user(db, "Cleo", PASSWORD, print_names=["CLEO-PC"])
     admin = add_user(db, "Boss", PASSWORD, role="admin")
-    assert clerk.actor() == Actor("cleo", admin=False, owners=frozenset({"CLEO-PC"}))
-    assert admin.actor().admin and admin.actor().name == "boss"
+    assert clerk.actor() == Actor("cleo", admin=False, owners=frozenset({"CLEO-PC"}), inbound=False)
+    assert admin.actor().admin and admin.actor().name == "boss" and admin.actor().inbound
     assert not clerk.admin and admin.admin
+
+
+def test_the_inbound_role_lets_a_clerk_see_received_invoices(db: Database) -> None:
+    add_user(db, "boss", PASSWORD, role="admin")
+    clerk = add_user(db, "cleo", PASSWORD, inbound=True)
+    assert clerk.actor().inbound and not clerk.actor().admin
+    assert not set_inbound(db, "cleo", False).actor().inbound
+    assert get_user(db, "cleo").inbound is False
+    with pytest.raises(UserError, match="no user 'ghost'"):
+        set_inbound(db, "ghost", True)
 
 
 # -- authenticate and look up -------------------------------------------------------------------

@@ -55,6 +55,12 @@ CASES: dict[str, list[tuple[str, list[str]]]] = {
     "send": [(UNKNOWN, ["999", *STORE]), (BAD, ["--all", "--environment", "Bogus", *STORE]), (BAD, STORE)],
     "resend": [(UNKNOWN, ["999", *STORE]), (BAD, ["abc", *STORE])],
     "restart": [(UNKNOWN, ["999", *STORE]), (BAD, ["abc", *STORE])],
+    "attach": [(UNKNOWN, ["999", "{text}", "--type", "Other", *STORE]),
+               (BAD, ["999", "{text}", "--type", "Bogus", *STORE]), (BAD, ["999", "{text}", *STORE]),
+               (UNREADABLE, ["999", "{missing}", "--type", "Other", *STORE]),
+               (UNREADABLE, ["999", "{folder}", "--type", "Other", *STORE])],
+    "attachments": [(UNKNOWN, ["999", *STORE]), (BAD, ["abc", *STORE])],
+    "detach": [(UNKNOWN, ["999", "1", *STORE]), (BAD, ["abc", "1", *STORE])],
     "import": [(UNREADABLE, ["{folder}", *STORE]), (UNREADABLE, ["{missing}", *STORE]),
                (BAD, ["{text}", "--user", "", *STORE])],
     "purge": [(BAD, ["--data-dir", "{missing}"]), (UNREADABLE, ["--config", "{folder}"])],
@@ -68,6 +74,7 @@ CASES: dict[str, list[tuple[str, list[str]]]] = {
     "user list": [(BAD, ["--data-dir", "{missing}"]), (UNREADABLE, ["--config", "{folder}"])],
     "user remove": [(UNKNOWN, ["ghost", "--yes", *STORE])],
     "user passwd": [(UNKNOWN, ["ghost", "--password-stdin", *STORE])],
+    "user inbound": [(UNKNOWN, ["ghost", "on", *STORE]), (BAD, ["ghost", "maybe", *STORE])],
 }
 
 

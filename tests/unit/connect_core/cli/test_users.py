@@ -85,8 +85,8 @@ def test_users_are_listed_as_text_and_json(data_root: Path) -> None:
     add_user(data_dir, "anna", admin=True)
     add_user(data_dir, "cleo", print_names=("CLEO-PC", "cleo"))
     listed = json.loads(cli(data_dir, "user", "list", "--json").stdout)
-    assert listed == [{"name": "anna", "role": "admin", "print_names": ["anna"]},
-                      {"name": "cleo", "role": "clerk", "print_names": ["CLEO-PC", "cleo"]}]
+    assert listed == [{"name": "anna", "role": "admin", "print_names": ["anna"], "inbound": True},
+                      {"name": "cleo", "role": "clerk", "print_names": ["CLEO-PC", "cleo"], "inbound": False}]
     text = cli(data_dir, "user", "list").stdout.splitlines()
     assert text[0].split() == ["anna", "admin", "every", "invoice"]
     assert text[1].split() == ["cleo", "clerk", "printed", "as", "CLEO-PC,", "cleo"]

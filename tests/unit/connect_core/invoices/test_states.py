@@ -45,11 +45,12 @@ def test_nothing_leaves_deleted() -> None:
     assert not any(allowed(State.DELETED, target) for target in State)
 
 
-def test_an_invoice_uploading_cannot_be_deleted() -> None:
+def test_an_invoice_uploading_or_sending_its_attachments_cannot_be_deleted() -> None:
     assert not allowed(State.UPLOADING, State.DELETED)
+    assert not allowed(State.ATTACHING, State.DELETED)
 
 
-@pytest.mark.parametrize("state", [s for s in State if s not in (State.DELETED, State.UPLOADING)])
+@pytest.mark.parametrize("state", [s for s in State if s not in (State.DELETED, State.UPLOADING, State.ATTACHING)])
 def test_every_other_state_can_be_deleted(state: State) -> None:
     assert allowed(state, State.DELETED)
 
@@ -107,7 +108,7 @@ def _invoice(state: State, *, restartable: bool = False, attempts: int = 0, last
 
 
 ACTION_TARGETS = {"approve": (State.READY, State.QUEUED), "delete": (State.DELETED,), "resend": (State.QUEUED,),
-                  "restart": (State.SENT,),
+                  "restart": (State.SENT,), "attach": (), "send-attachments": (State.ATTACHING,),
                   # checked again after a correction, it may land in any of the waiting states or be queued
                   "correct": (State.READY, State.QUEUED, State.NEEDS_ATTENTION, State.POSSIBLE_DUPLICATE)}
 
