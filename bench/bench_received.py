@@ -99,7 +99,85 @@ def rendering(options: Options) -> str:
     return "\n".join(lines) + "\n"
 
 
-SECTIONS: list[Callable[[Options], str]] = [rendering]
+def downloading(options: Options) -> str:
+    """Downloading received invoices from the emulator: ours (list, read, save durably, record, acknowledge each)
+    against a bare client in the same run (the same listing and GETs, nothing checked, saved or acknowledged)."""
+    import shutil
+    import tempfile
+
+    import requests
+
+    from connect_core.config import load_config
+    from connect_core.online.inbound import make_inbound
+    from connect_core.store import open_database
+    from tests.support.emulator import Emulator
+
+    count = 200 if options.quick else 1000
+    rounds = 1 if options.quick else 2
+    root = Path(tempfile.mkdtemp(prefix="bench-received-", dir="/var/tmp"))
+    seed = root / "seed"
+    seed.mkdir()
+    (root / "in").mkdir()
+    shutil.copy(REPO / "tests/data/corpus/einvoices/XML-Rechnung__UBL__EN16931_Einfach.ubl.xml", seed / "a.xml")
+    emulator = Emulator(root / "emulator", inbound=seed).start()
+    results: dict[str, list[float]] = {"ours": [], "bare": []}
+    try:
+        config_file = emulator.product_config(root / "c.yaml")
+        config_file.write_text(config_file.read_text() + f"inbound:\n  mode: manual\n  folder: {root / 'in'}\n")
+        config = load_config(config_file, {"storage.data_dir": str(root / "data")})
+        config.data_dir.mkdir()
+        db = open_database(None, config.data_dir)
+        inbound = make_inbound(config, db)
+        assert inbound is not None
+        session = requests.Session()
+        token = session.post(f"{emulator.url}/oauth/v2/oauth-token", data={
+            "grant_type": "password", "username": "demo", "password": "demo"}, timeout=10).json()["access_token"]
+        session.headers["Authorization"] = f"Bearer {token}"
+        inbound.list_received()
+        inbound.fetch(None)  # the seed, and the client's login: warm
+
+        def bare() -> int:
+            offset, got = 0, 0
+            while True:
+                page = session.get(f"{emulator.url}/document/v1/documents", params={
+                    "direction": "Received", "limit": 100, "offset": offset}, timeout=30).json()["items"]
+                for item in page:
+                    if not item["isFetched"] and item["id"] in fresh:
+                        body = session.get(f"{emulator.url}/document/v1/documents/{item['id']}/targetdocument",
+                                           timeout=30).content
+                        got += bool(body)
+                if len(page) < 100:
+                    return got
+                offset += 100
+
+        def ours() -> int:
+            inbound.list_received()
+            return len(inbound.fetch(None))
+
+        for n in range(rounds):
+            fresh = set(emulator.add_received(generate={"count": count}))
+            order = [("bare", bare), ("ours", ours)] if n % 2 == 0 else [("ours", ours), ("bare", bare)]
+            for name, work in order:
+                start = time.perf_counter()
+                done = work()
+                results[name].append(done / (time.perf_counter() - start))
+                assert done == count, (name, done)
+        db.dispose()
+    finally:
+        emulator.stop()
+        shutil.rmtree(root, ignore_errors=True)
+    best = {name: max(values) for name, values in results.items()}
+    return "\n".join([
+        f"### Downloading {count:,} received invoices from the emulator ({rounds} round{'s' if rounds > 1 else ''}, "
+        "alternating which goes first; best round)", "",
+        "| client | invoices/s | ratio to bare |", "|---|---:|---:|",
+        f"| Pagero Connect (`Inbound`: list, read the XML safely, save durably under its name, record, acknowledge) "
+        f"| {best['ours']:.0f} | {best['ours'] / best['bare']:.2f} |",
+        f"| bare `requests` (list and GET each, nothing checked, saved or acknowledged) (peer) | {best['bare']:.0f} "
+        "| 1.00 |", ""])
+
+
+SECTIONS: list[Callable[[Options], str]] = [rendering, downloading]
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -326,7 +326,16 @@ class OnlineClient:
             reachable = not isinstance(error, Unreachable)
             return {"reachable": reachable, "logged_in": reachable and not isinstance(error, Rejected),
                     "message": error.message}
-        return {"reachable": True, "logged_in": True, "message": "Connected to Pagero Online."}
+        message = "Connected to Pagero Online."
+        manual: bool | None = None
+        try:
+            manual = bool(self.account_settings().get("manualAttachmentHandling"))
+        except (OnlineError, ValueError):
+            pass  # an older service without the settings call: sending works the same
+        if manual:
+            message += (" Manual attachment handling is on there: each sent invoice waits in Files awaiting "
+                        "attachments until its attachments are added and sent.")
+        return {"reachable": True, "logged_in": True, "message": message, "manual_attachments": manual}
 
 
 def _origin(url: str) -> str:

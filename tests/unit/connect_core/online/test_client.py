@@ -82,7 +82,12 @@ def test_default_token_url() -> None:
 def test_the_connection_check_never_says_logged_in_when_the_service_cannot_be_reached(
         emulator: Emulator, data_root: Path) -> None:
     client = client_for(emulator, data_root / "token.json")
-    assert client.check() == {"reachable": True, "logged_in": True, "message": "Connected to Pagero Online."}
+    assert client.check() == {"reachable": True, "logged_in": True, "message": "Connected to Pagero Online.",
+                              "manual_attachments": False}
+    emulator.manual_attachment_handling(True)  # the account's setting at Pagero Online, read by the client
+    checked = client.check()
+    assert checked["manual_attachments"] is True and "Files awaiting attachments" in checked["message"]
+    assert client.attachment_types()["DeliveryNote"] == "Delivery note"
     emulator.stop()  # the token is still in hand, but nobody can confirm the login now
     result = client.with_timeouts(2.0, 2.0).check()
     assert (result["reachable"], result["logged_in"]) == (False, False)
