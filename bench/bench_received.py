@@ -142,7 +142,7 @@ def downloading(options: Options) -> str:
                 page = session.get(f"{emulator.url}/document/v1/documents", params={
                     "direction": "Received", "limit": 100, "offset": offset}, timeout=30).json()["items"]
                 for item in page:
-                    if not item["isFetched"] and item["id"] in fresh:
+                    if item["id"] in fresh:
                         body = session.get(f"{emulator.url}/document/v1/documents/{item['id']}/targetdocument",
                                            timeout=30).content
                         got += bool(body)
