@@ -38,6 +38,7 @@ SCHEMAS: dict[str, Any] = {
             "buyer": _nullable("string"), "environment": _nullable("string"),
             "delivery_status": _nullable("string"), "attempts": {"type": "integer"},
             "last_error": {"type": "string"}, "restartable": {"type": "boolean"},
+            "distribution": _nullable("string", description="Electronic, EPrint or OriginalPrint"),
             "duplicate_of": _nullable("integer", description="the earlier invoice this one repeats"),
             "sent": _nullable("string", format="date-time"),
             "created": {"type": "string", "format": "date-time"}, "updated": {"type": "string", "format": "date-time"},

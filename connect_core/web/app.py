@@ -8,7 +8,9 @@ turns :class:`HttpError` into a page or a JSON error, and adds the security head
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import re
 import time
 import urllib.parse
 from collections.abc import Awaitable, Callable
@@ -28,6 +30,7 @@ from connect_core.accounts.sessions import Session
 from connect_core.config import Config
 from connect_core.intake.sink import PrintIntake
 from connect_core.intake.spool import Spool
+from connect_core.invoices.attachment_rules import MAX_BYTES
 from connect_core.pipeline.worker import Pipeline
 from connect_core.store import Database
 from connect_core.web import api, pages
@@ -152,7 +155,102 @@ def create_app(config: Config, db: Database, spool: Spool, printer_name: str, pr
         return _secured(_error(site, request, status, message, json))
 
     return Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found},
-                     middleware=[Middleware(SecurityHeaders)])
+                     middleware=[Middleware(SecurityHeaders), Middleware(BodyLimit, site=site)])
+
+
+FORM_LIMIT = 1024 * 1024
+"""The most a form or an API call may send (Starlette keeps each form field up to 1 MiB in memory anyway)."""
+UPLOAD_LIMIT = MAX_BYTES + 256 * 1024
+"""*Add attachment*: the largest file an attachment may be, plus its type, note, token and the multipart framing.
+A file a little larger still reaches the page, which says how large an attachment may be."""
+UPLOAD_PATH = re.compile(r"/invoices/[^/]+/attachments")
+DRAIN_LIMIT = 64 * 1024 * 1024
+"""A refused body up to this size is read (and dropped) before the answer, so that the browser, still sending,
+gets the page that says why rather than a reset connection; a larger one is answered at once."""
+
+
+class BodyTooLarge(Exception):
+    """A request body went past its limit while it was read."""
+
+
+class BodyLimit:
+    """Refuses a body larger than its route takes (413, in words) before it is read, or as soon as it passes.
+
+    Nothing else bounds what a browser or script may post to the pages (``ipp/asgi.py`` hands every request
+    but the printer's own to this app untouched, and Starlette spools uploaded files to disk without a limit).
+    The rest of a refused body is read and dropped, never kept (up to :data:`DRAIN_LIMIT`), so the client hears
+    why instead of seeing its connection reset in the middle of sending.
+    """
+
+    def __init__(self, app: ASGIApp, site: Site) -> None:
+        self.app = app
+        self.site = site
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in UNSAFE:
+            await self.app(scope, receive, send)
+            return
+        upload = UPLOAD_PATH.fullmatch(scope["path"]) is not None
+        limit = UPLOAD_LIMIT if upload else FORM_LIMIT
+        header = next((value for name, value in scope["headers"] if name == b"content-length"), None)
+        declared = int(header) if header is not None and header.isdigit() else None
+        if header is not None and (declared is None or declared > limit):
+            if declared is not None and declared <= DRAIN_LIMIT:
+                await self._drain(receive, 0)
+            await self._refuse(scope, receive, send, upload, limit)
+            return
+        seen = 0
+        ended = False
+        started = False
+
+        async def limited() -> Message:
+            nonlocal seen, ended
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                ended = not message.get("more_body", False)
+                if seen > limit:
+                    raise BodyTooLarge()
+            return message
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, limited, watched)
+        except BodyTooLarge:
+            if started:
+                raise
+            if not ended:
+                await self._drain(receive, seen)
+            await self._refuse(scope, receive, send, upload, limit)
+
+    async def _drain(self, receive: Receive, seen: int) -> None:
+        """Read the rest of a refused body and drop it (up to :data:`DRAIN_LIMIT`, while the client keeps sending)."""
+        idle = self.site.config.limits.idle_timeout
+        while seen <= DRAIN_LIMIT:
+            try:
+                message = await asyncio.wait_for(receive(), idle)
+            except TimeoutError:
+                return
+            if message["type"] != "http.request":
+                return
+            seen += len(message.get("body", b""))
+            if not message.get("more_body", False):
+                return
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, upload: bool, limit: int) -> None:
+        if upload:
+            message = (f"The file is larger than an attachment may be: at most {MAX_BYTES:,} bytes (5 MB). "
+                       "Make it smaller (e.g. scan at a lower resolution) or split it.")
+        else:
+            message = f"This request is larger than the {limit:,} bytes a form may send."
+        request = Request(scope)
+        response = _secured(_error(self.site, request, 413, message, scope["path"].startswith("/api/")))
+        response.headers["Connection"] = "close"  # the rest of the body is never read
+        await response(scope, receive, send)
 
 
 class SecurityHeaders:

@@ -15,20 +15,25 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import Any
 
 from connect_core.accounts.users import UserError
 from connect_core.config import ENVIRONMENTS
 from connect_core.errors import ConfigError, ConnectError
-from connect_core.invoices import service
+from connect_core.invoices import attachments, service
 from connect_core.invoices.access import Actor
 from connect_core.invoices.actions import ACTIONS, VIEWS
+from connect_core.invoices.attachment_rules import AttachmentRefused, Verdict
 from connect_core.invoices.errors import NeedsConfirmation, NotAllowed, NotFound
 from connect_core.invoices.model import InvoiceDetail
 from connect_core.invoices.service import SORTS, list_invoices, sort_value
 from connect_core.invoices.states import State
 from connect_core.online.client import OnlineError
 from connect_core.pipeline import correct as corrections
+from connect_core.received import service as received
+from connect_core.received.einvoice import Refused
+from connect_core.received.service import Received
 from connect_core.web.site import Site
 
 MAX_ID = 2**53 - 1
@@ -118,7 +123,8 @@ AMOUNT = re.compile(r"-?[0-9]{1,15}([.,][0-9]{1,2})?")
 CURSOR = r"[A-Za-z0-9_=-]{1,400}"
 
 LIST_PARAMS: tuple[Param, ...] = (
-    Param("view", "enum", "which invoices: Files to send, Sent invoices, Needs attention, or all (Search)",
+    Param("view", "enum", "which invoices: Files to send, Sent invoices, Files awaiting attachments, Needs attention, "
+          "or all (Search)",
           enum=tuple(VIEWS)),
     Param("status", "enum", "only invoices in this state", enum=tuple(s.value for s in State)),
     Param("number", "string", "invoice number contains this (any case)", max_length=100),
@@ -225,7 +231,7 @@ def invoice_detail(site: Site, actor: Actor, invoice_id: int) -> InvoiceDetail:
 
 
 def act(site: Site, actor: Actor, invoice_id: int, action: str, *, confirm: bool = False) -> dict[str, Any]:
-    """Approve, resend, restart or delete one invoice; returns ``{"id", "state"}`` after the action."""
+    """Approve, resend, restart, delete one invoice or send its attachments; returns ``{"id", "state"}`` after."""
     try:
         if action == "approve":
             service.approve(site.db, invoice_id, actor, automatic=site.config.sending.mode == "automatic")
@@ -239,12 +245,16 @@ def act(site: Site, actor: Actor, invoice_id: int, action: str, *, confirm: bool
             if client is None:
                 raise HttpError(409, "No Pagero Online account is set up (Settings).")
             service.restart(site.db, client, invoice_id, actor)
+        elif action == "send-attachments":
+            attachments.send_attachments(site.db, [invoice_id], actor, confirm=confirm)
         else:
             raise HttpError(404, f"No action {action!r}.")
         state = service.get_invoice(site.db, invoice_id, actor).state
     except NotFound as error:
         raise HttpError(404, "No such invoice.") from error
     except NeedsConfirmation as error:
+        if action == "send-attachments":
+            raise NeedsAnswer(str(error)) from error
         raise HttpError(409, f"{error} — confirm to resend") from error
     except NotAllowed as error:
         raise HttpError(409, str(error)) from error
@@ -334,3 +344,187 @@ def layout_yaml(site: Site, name: str) -> str:
         return corrections.layout_yaml(site.spool, name)
     except corrections.NoSuchLayout as error:
         raise HttpError(404, "No such layout.") from error
+
+
+# -- attachments (Files awaiting attachments, and on the invoice page) ---------------------------
+
+DISTRIBUTION_WORDS = {"Electronic": "e-invoice", "EPrint": "PDF by e-mail (E-print)",
+                      "OriginalPrint": "paper (Original print)"}
+"""How Pagero Online distributes an invoice, in words (``Invoice.distribution``)."""
+
+
+
+class NeedsAnswer(HttpError):
+    """Not done until the person answers ``question`` (409): the page asks it with a way to go on and a way back."""
+
+    def __init__(self, question: str) -> None:
+        super().__init__(409, question)
+        self.question = question
+
+
+def _sentence(text: str) -> str:
+    """A service's words as a sentence for a page (they start in lower case for the command line)."""
+    text = text.strip()
+    if not text:
+        return text
+    return text[0].upper() + text[1:] + ("" if text[-1] in ".?!" else ".")
+
+
+def attachment_counts(site: Site, actor: Actor, invoice_ids: list[int]) -> dict[int, int]:
+    """How many attachments each of these invoices has (those ``actor`` cannot see are left out)."""
+    counts = {}
+    for invoice_id in invoice_ids:
+        try:
+            counts[invoice_id] = len(attachments.list_attachments(site.db, invoice_id, actor))
+        except NotFound:
+            continue
+    return counts
+
+
+def invoice_attachments(site: Site, actor: Actor, invoice_id: int) -> list[attachments.Attachment]:
+    try:
+        return attachments.list_attachments(site.db, invoice_id, actor)
+    except NotFound as error:
+        raise HttpError(404, "No such invoice.") from error
+
+
+def add_attachment(site: Site, actor: Actor, invoice_id: int, data: bytes, filename: str, document_type: str,
+                   note: str) -> tuple[attachments.Attachment, Verdict]:
+    """Keep a file as an attachment: 400 with the rule's words when refused, 409 when the state does not allow it."""
+    try:
+        return attachments.add_attachment(site.db, site.spool, invoice_id, data, filename, document_type, note,
+                                          actor=actor)
+    except AttachmentRefused as error:  # its words begin with the file's name: kept as they are
+        raise HttpError(400, error.message) from error
+    except NotFound as error:
+        raise HttpError(404, "No such invoice.") from error
+    except NotAllowed as error:
+        raise HttpError(409, _sentence(str(error))) from error
+
+
+def attachment_file(site: Site, actor: Actor, invoice_id: int, attachment_id: int) -> tuple[Path,
+                                                                                            attachments.Attachment]:
+    """An attachment's file to open: 404 for an invoice ``actor`` may not see, exactly as for one that is not."""
+    try:
+        path, found = attachments.attachment_file(site.db, site.spool, invoice_id, attachment_id, actor)
+    except NotFound as error:
+        raise HttpError(404, "No such attachment.") from error
+    if not path.is_file():
+        raise HttpError(404, "The file of this attachment is no longer kept here (retention).")
+    return path, found
+
+
+def remove_attachment(site: Site, actor: Actor, invoice_id: int, attachment_id: int) -> str:
+    try:
+        return attachments.remove_attachment(site.db, site.spool, invoice_id, attachment_id, actor)
+    except NotFound as error:
+        raise HttpError(404, "No such attachment.") from error
+    except NotAllowed as error:
+        raise HttpError(409, _sentence(str(error))) from error
+
+
+def send_attachments(site: Site, actor: Actor, ids: list[int], *, confirm: bool) -> list[int]:
+    """Send the attachments of these invoices (all or nothing); :class:`NeedsAnswer` when some of a print have none."""
+    try:
+        return attachments.send_attachments(site.db, ids, actor, confirm=confirm)
+    except NotFound as error:
+        raise HttpError(404, "No such invoice.") from error
+    except NeedsConfirmation as error:
+        raise NeedsAnswer(str(error)) from error
+    except NotAllowed as error:
+        raise HttpError(409, _sentence(str(error))) from error
+
+
+# -- received invoices (Inbound) -------------------------------------------------------------------
+
+RECEIVED_PARAMS: tuple[Param, ...] = tuple(p for p in LIST_PARAMS if p.name in (
+    "number", "counterparty", "issued_from", "issued_to", "due_from", "due_to", "amount_min", "amount_max",
+    "limit")) + (Param("before", "integer", "the next page: received invoices older than this id", minimum=1,
+                       maximum=MAX_ID),)
+
+
+def _refused_inbound(actor: Actor, error: NotAllowed) -> HttpError:
+    return HttpError(403 if not actor.inbound else 409, _sentence(str(error)))
+
+
+def received_list(site: Site, actor: Actor, view: str, values: dict[str, Any],
+                  default_limit: int = 50) -> dict[str, Any]:
+    """One page of received invoices: ``{"items", "next"}`` (``next``: the ``before`` of the next page)."""
+    limit = values.get("limit", default_limit)
+    try:
+        rows = received.list_received(
+            site.db, actor, view=view, number=values.get("number"), counterparty=values.get("counterparty"),
+            issued_from=values.get("issued_from"), issued_to=values.get("issued_to"),
+            due_from=values.get("due_from"), due_to=values.get("due_to"), amount_min=values.get("amount_min"),
+            amount_max=values.get("amount_max"), limit=limit + 1, before_id=values.get("before"))
+    except NotAllowed as error:
+        raise _refused_inbound(actor, error) from error
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return {"items": rows, "next": rows[-1].id if more and rows else None}
+
+
+def received_counts(site: Site, actor: Actor) -> dict[str, int]:
+    return received.received_counts(site.db, actor)
+
+
+def inbound_folder(site: Site) -> Path:
+    """Where downloaded invoices are written (as :func:`connect_core.online.inbound.make_inbound` decides)."""
+    config = site.config
+    return Path(config.inbound.folder) if config.inbound.folder else config.data_dir / "received"
+
+
+def download_received(site: Site, actor: Actor, ids: list[int] | None) -> tuple[list[int], list[Received]]:
+    """*Download selected* (``ids``) or *Download all* (None): the ids saved, and those asked for but refused."""
+    try:
+        asked = ids if ids is not None else [r.id for r in received.list_received(
+            site.db, actor, view="unfetched", limit=100_000)]
+        saved = received.download_received(site.config, site.db, ids, actor)
+    except NotFound as error:
+        raise HttpError(404, "No such received invoice.") from error
+    except NotAllowed as error:
+        raise _refused_inbound(actor, error) from error
+    except OnlineError as error:
+        raise HttpError(502, f"Pagero Online: {error.message}") from error
+    refused = []
+    for received_id in asked:
+        if received_id in saved:
+            continue
+        try:
+            row = received.get_received(site.db, received_id, actor)
+        except NotFound:
+            continue
+        if row.state == "refused":
+            refused.append(row)
+    return saved, refused
+
+
+def received_detail(site: Site, actor: Actor, received_id: int) -> Received:
+    try:
+        return received.get_received(site.db, received_id, actor)
+    except NotFound as error:
+        raise HttpError(404, "No such received invoice.") from error
+
+
+def received_file(site: Site, actor: Actor, received_id: int) -> Path:
+    try:
+        return received.received_file(site.db, received_id, actor)
+    except NotFound as error:
+        raise HttpError(404, _sentence(str(error)) if actor.inbound else "No such received invoice.") from error
+
+
+def received_presentation(site: Site, actor: Actor, received_id: int) -> bytes:
+    """*View target invoice*: the received invoice as a readable PDF."""
+    try:
+        return received.presentation(site.db, received_id, actor)
+    except NotFound as error:
+        raise HttpError(404, _sentence(str(error)) if actor.inbound else "No such received invoice.") from error
+    except Refused as error:
+        raise HttpError(409, _sentence(f"it cannot be shown: {error.reason}")) from error
+
+
+def received_attachment(site: Site, actor: Actor, received_id: int, index: int) -> tuple[Path, str]:
+    try:
+        return received.received_attachment(site.db, received_id, index, actor)
+    except NotFound as error:
+        raise HttpError(404, "No such attachment.") from error
