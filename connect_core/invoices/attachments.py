@@ -42,7 +42,8 @@ MAX_NOTE = 500
 MAX_NAME = 200
 
 __all__ = ["MAX_BYTES", "AttachmentRefused", "Attachment", "add_attachment", "list_attachments",
-           "remove_attachment", "attachment_file", "send_attachments", "attachment_path", "reference", "type_code"]
+           "remove_attachment", "attachment_file", "attachment_counts", "send_attachments", "attachment_path",
+           "reference", "type_code"]
 
 
 @dataclass(frozen=True)
@@ -158,6 +159,17 @@ def list_attachments(db: Database, invoice_id: int, actor: Actor = SYSTEM) -> li
     return [Attachment.from_row(r, invoice.send_generation) for r in rows]
 
 
+def attachment_counts(db: Database, invoice_ids: list[int], actor: Actor = SYSTEM) -> dict[int, int]:
+    """How many attachments each of ``invoice_ids`` that ``actor`` may see has (one query for a whole list)."""
+    if not invoice_ids:
+        return {}
+    query = (select(invoices.c.id, func.count(attachments.c.id))
+             .select_from(invoices.outerjoin(attachments, attachments.c.invoice_id == invoices.c.id))
+             .where(invoices.c.id.in_(invoice_ids), visible_to(actor, invoices.c.owner)).group_by(invoices.c.id))
+    with db.reader.connect() as conn:
+        return {int(invoice_id): int(count) for invoice_id, count in conn.execute(query)}
+
+
 def _attachment_row(conn: Connection, invoice_id: int, attachment_id: int) -> Any:
     row = conn.execute(select(attachments).where(attachments.c.id == attachment_id,
                                                  attachments.c.invoice_id == invoice_id)).first()
@@ -211,8 +223,8 @@ def send_attachments(db: Database, ids: list[int], actor: Actor = SYSTEM, *, con
         if not confirm:
             bare = _bare_siblings(conn, {r.job_id for r in rows.values()}, actor)
             if bare:
-                raise NeedsConfirmation("Some invoices of this print have no attachment ("
-                                        + ", ".join(f"invoice {n}" for n in bare) + "). Send anyway?")
+                named = ", ".join(f"invoice {number}" if number else f"invoice #{n}" for n, number in bare)
+                raise NeedsConfirmation(f"Some invoices of this print have no attachment ({named}). Send anyway?")
         for invoice_id in sorted(rows):
             count = conn.execute(select(func.count()).select_from(attachments)
                                  .where(attachments.c.invoice_id == invoice_id)).scalar_one()
@@ -224,16 +236,17 @@ def send_attachments(db: Database, ids: list[int], actor: Actor = SYSTEM, *, con
     return sorted(rows)
 
 
-def _bare_siblings(conn: Connection, job_ids: set[int], actor: Actor) -> list[int]:
-    """Invoices of prints that held several, still awaiting attachments and having none, that ``actor`` sees."""
+def _bare_siblings(conn: Connection, job_ids: set[int], actor: Actor) -> list[tuple[int, str | None]]:
+    """Invoices (id, number) of prints that held several, still awaiting attachments and having none, that
+    ``actor`` sees."""
     several = [job for job, n in conn.execute(
         select(invoices.c.job_id, func.count()).where(invoices.c.job_id.in_(job_ids)).group_by(invoices.c.job_id))
         if n > 1]
     if not several:
         return []
     with_files = select(attachments.c.invoice_id)
-    return [n for (n,) in conn.execute(
-        select(invoices.c.id).where(invoices.c.job_id.in_(several),
+    return [(n, number) for n, number in conn.execute(
+        select(invoices.c.id, invoices.c.invoice_number).where(invoices.c.job_id.in_(several),
                                     invoices.c.state == State.AWAITING_ATTACHMENTS.value,
                                     visible_to(actor, invoices.c.owner),
                                     invoices.c.id.not_in(with_files)).order_by(invoices.c.id))]

@@ -128,8 +128,10 @@ def list_invoices(db: Database, *, actor: Actor = SYSTEM, states: list[str] | tu
 
 
 def view_counts(db: Database, actor: Actor = SYSTEM) -> dict[str, int]:
-    """How many invoices ``actor`` sees in *Files to send* and in *Needs attention* (the header's counts)."""
-    waiting = {"files_to_send": VIEWS["files-to-send"], "needs_attention": VIEWS["needs-attention"]}
+    """How many invoices ``actor`` sees in *Files to send*, *Needs attention* and waiting for a person to add
+    attachments (the header's counts)."""
+    waiting = {"files_to_send": VIEWS["files-to-send"], "needs_attention": VIEWS["needs-attention"],
+               "awaiting_attachments": (State.AWAITING_ATTACHMENTS,)}
     query = (select(invoices.c.state, func.count())
              .where(invoices.c.state.in_([s.value for group in waiting.values() for s in group]),
                     visible_to(actor, invoices.c.owner))

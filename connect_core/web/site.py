@@ -16,8 +16,7 @@ from connect_core.config import Config
 from connect_core.intake.sink import PrintIntake
 from connect_core.intake.spool import Spool
 from connect_core.invoices.access import Actor
-from connect_core.invoices.service import InvoiceFiles, change_marker, list_invoices, view_counts
-from connect_core.invoices.states import State
+from connect_core.invoices.service import InvoiceFiles, change_marker, view_counts
 from connect_core.online.client import OnlineClient, client_for
 from connect_core.pipeline.recognition import ocr_settings
 from connect_core.pipeline.worker import Pipeline
@@ -27,8 +26,6 @@ from connect_core.store import Database
 log = logging.getLogger("connect_core.web")
 
 ONLINE_CHECK_SECONDS = 60.0
-COUNT_LIMIT = 1000
-"""The header's count of invoices awaiting attachments stops here (counting them is listing them)."""
 
 
 @dataclass
@@ -143,17 +140,12 @@ class Site:
         printer = self.printer_status()
         online = self.online_status()
         received = received_counts(self.db, actor)
-        counts = {**view_counts(self.db, actor), "awaiting_attachments": self.awaiting_count(actor),
-                  "unfetched": received["unfetched"], "refused": received["refused"]}
+        counts = {**view_counts(self.db, actor), "unfetched": received["unfetched"], "refused": received["refused"]}
         # Received invoices write no history: their counts are part of the version themselves.
         version = (f"{change_marker(self.db)}.{int(printer['ready'])}.{int(online['configured'])}"
                    f".{int(online['connected'])}.{int(bool(online['checked_at']))}"
                    f".{received['unfetched']}.{received['refused']}")
         return {"printer": printer, "online": online, "counts": counts, "version": version}
-
-    def awaiting_count(self, actor: Actor) -> int:
-        """How many invoices ``actor`` sees waiting for a person to add attachments (at most :data:`COUNT_LIMIT`)."""
-        return len(list_invoices(self.db, actor=actor, states=[State.AWAITING_ATTACHMENTS.value], limit=COUNT_LIMIT))
 
     def pdf_path(self, files: InvoiceFiles) -> Path:
         """Where the invoice's PDF would be (it may have been refused or purged)."""

@@ -372,13 +372,7 @@ def _sentence(text: str) -> str:
 
 def attachment_counts(site: Site, actor: Actor, invoice_ids: list[int]) -> dict[int, int]:
     """How many attachments each of these invoices has (those ``actor`` cannot see are left out)."""
-    counts = {}
-    for invoice_id in invoice_ids:
-        try:
-            counts[invoice_id] = len(attachments.list_attachments(site.db, invoice_id, actor))
-        except NotFound:
-            continue
-    return counts
+    return attachments.attachment_counts(site.db, invoice_ids, actor)
 
 
 def invoice_attachments(site: Site, actor: Actor, invoice_id: int) -> list[attachments.Attachment]:

@@ -16,6 +16,7 @@ from connect_core.invoices.access import Actor
 from connect_core.invoices.attachment_rules import AttachmentRefused
 from connect_core.invoices.attachments import (
     add_attachment,
+    attachment_counts,
     attachment_file,
     list_attachments,
     remove_attachment,
@@ -23,6 +24,7 @@ from connect_core.invoices.attachments import (
     type_code,
 )
 from connect_core.invoices.errors import NotAllowed, NotFound
+from connect_core.invoices.service import view_counts
 from connect_core.invoices.states import State
 from tests.support.attachments import docx_bytes, pdf_bytes
 from tests.unit.connect_core.invoices.test_states import Store
@@ -66,6 +68,10 @@ def test_a_clerk_sees_and_changes_only_the_attachments_of_their_own_invoices(sto
                  lambda: send_attachments(store.db, [store.invoice_id], DAN)):
         with pytest.raises(NotFound, match=f"no invoice {store.invoice_id}"):
             call()
+    assert attachment_counts(store.db, [store.invoice_id, 999], CLEO) == {store.invoice_id: 1}
+    assert attachment_counts(store.db, [store.invoice_id], DAN) == {}
+    assert view_counts(store.db, CLEO)["awaiting_attachments"] == 1
+    assert view_counts(store.db, DAN)["awaiting_attachments"] == 0
     path, found = attachment_file(store.db, spool, store.invoice_id, added.id, CLEO)
     assert path.read_bytes() == note and found.name == "lieferschein.pdf"
     with pytest.raises(NotFound, match="has no attachment 999"):

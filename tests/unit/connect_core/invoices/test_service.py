@@ -312,13 +312,16 @@ def test_view_counts_count_only_the_invoices_the_actor_sees(corpus: Corpus) -> N
         mine = [d for d in CORPUS if owners is None or d.owner in owners]
         return {"files_to_send": sum(d.state is State.READY for d in mine),
                 "needs_attention": sum(d.state in (State.NEEDS_ATTENTION, State.INVALID, State.POSSIBLE_DUPLICATE)
-                                       for d in mine)}
+                                       for d in mine),
+                "awaiting_attachments": sum(d.state is State.AWAITING_ATTACHMENTS for d in mine)}
 
-    assert service.view_counts(db, ADMIN) == expected(None) == {"files_to_send": 6, "needs_attention": 4}
-    assert service.view_counts(db, CLEO) == expected({"CLEO-PC", "cleo"}) == {"files_to_send": 3,
-                                                                               "needs_attention": 3}
+    assert service.view_counts(db, ADMIN) == expected(None) == {"files_to_send": 6, "needs_attention": 4,
+                                                                "awaiting_attachments": 0}
+    assert service.view_counts(db, CLEO) == expected({"CLEO-PC", "cleo"}) == {
+        "files_to_send": 3, "needs_attention": 3, "awaiting_attachments": 0}
     assert service.view_counts(db, BOB) == expected({"BOB-PC"})
-    assert service.view_counts(db, Actor("zoe", admin=False)) == {"files_to_send": 0, "needs_attention": 0}
+    assert service.view_counts(db, Actor("zoe", admin=False)) == {"files_to_send": 0, "needs_attention": 0,
+                                                                  "awaiting_attachments": 0}
 
 
 def test_processing_jobs_are_those_still_converting_printed_under_the_actors_names(corpus: Corpus) -> None:
