@@ -85,7 +85,8 @@ def _read(root: ET.Element) -> dict[str, Any]:
             "sender": either("SupplyChainTradeTransaction/ApplicableHeaderTradeAgreement/SellerTradeParty/Name"),
             "issueDate": either("ExchangedDocument/IssueDateTime/DateTimeString"),
             "currency": currency,
-            "total": either(summation + "DuePayableAmount", summation + "GrandTotalAmount"),
+            # totalAmount is net + VAT (the grand total), not what is left to pay after a prepayment
+            "total": either(summation + "GrandTotalAmount", summation + "DuePayableAmount"),
             "net": either(summation + "TaxBasisTotalAmount"),
             "vat": either(summation + "TaxTotalAmount", currency=currency),
             "attachments": [_attachment(element) for element in objects],
@@ -99,7 +100,7 @@ def _read(root: ET.Element) -> dict[str, Any]:
                          "AccountingSupplierParty/Party/PartyName/Name"),
         "issueDate": either("IssueDate"),
         "currency": currency,
-        "total": either("LegalMonetaryTotal/PayableAmount"),
+        "total": either("LegalMonetaryTotal/TaxInclusiveAmount", "LegalMonetaryTotal/PayableAmount"),
         "net": either("LegalMonetaryTotal/TaxExclusiveAmount"),
         "vat": either("TaxTotal/TaxAmount", currency=currency),
         "attachments": [_attachment(element) for element in objects],

@@ -11,7 +11,8 @@ Each received document goes through these steps, and a crash anywhere loses noth
    **refused**: its row says why, nothing is written and it is not acknowledged;
 3. the row becomes ``downloaded`` with the file's path and the invoice's fields (sender and its ids,
    number, dates, totals), so it can be listed and searched without opening the file;
-4. **acknowledged** at the service (``POST /document/v1/documents/fetch``), so that it is not offered again;
+4. **acknowledged** at the service (``POST /document/v1/documents/fetch``, up to :data:`ACK_BATCH` saved
+   documents in one call), so that it is not offered again;
 5. the row becomes ``fetched``.
 
 A crash between 2 and 3 finds the same bytes under the same name and keeps that file; between 3 and 5 the next round
@@ -34,6 +35,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 
 from connect_core.config import Config
+from connect_core.crash import crash_point
 from connect_core.errors import StoreError
 from connect_core.online.client import OnlineClient, OnlineError, TooLarge, client_for
 from connect_core.received.einvoice import MAX_XML_BYTES, ReceivedInvoice, Refused, read_einvoice
@@ -45,6 +47,8 @@ log = logging.getLogger("connect_core.online.inbound")
 
 UNFETCHED, DOWNLOADED, FETCHED, REFUSED = "unfetched", "downloaded", "fetched", "refused"
 PAGE = 100
+ACK_BATCH = 50
+"""Saved documents acknowledged in one call (each only once it is durable and recorded as downloaded)."""
 
 
 class UnknownReceived(StoreError):
@@ -107,18 +111,33 @@ class Inbound:
             query = query.where(inbound_documents.c.id.in_(ids))
         with self.db.reader.connect() as conn:
             rows = conn.execute(query.order_by(inbound_documents.c.id)).all()
-        done = []
-        for row in rows:
-            path = Path(row.path) if row.state == DOWNLOADED and row.path else self._download(row)
-            if path is None:
-                continue  # refused: the row says why; the others go on
-            self.client.acknowledge([row.remote_id])
-            with self.db.writer.begin() as conn:
+        done: list[int] = []
+        saved: list[tuple[Any, Path]] = []
+        try:
+            for row in rows:
+                path = Path(row.path) if row.state == DOWNLOADED and row.path else self._download(row)
+                if path is None:
+                    continue  # refused: the row says why; the others go on
+                saved.append((row, path))
+                if len(saved) >= ACK_BATCH:
+                    done += self._acknowledge(saved)
+                    saved = []
+        finally:
+            if saved:  # what is durable is acknowledged, even when a later download failed
+                done += self._acknowledge(saved)
+        return done
+
+    def _acknowledge(self, saved: list[tuple[Any, Path]]) -> list[int]:
+        """Tell the service that these saved documents are fetched (one call), then record it (one commit)."""
+        crash_point("before_acknowledge")
+        self.client.acknowledge([row.remote_id for row, _ in saved])
+        with self.db.writer.begin() as conn:
+            for row, path in saved:
                 conn.execute(update(inbound_documents).where(inbound_documents.c.id == row.id)
                              .values(state=FETCHED, path=str(path), fetched_at=utcnow()))
+        for row, path in saved:
             log.info("received invoice %d saved as %s", row.id, path)
-            done.append(row.id)
-        return done
+        return [row.id for row, _ in saved]
 
     def _finish_downloaded(self) -> list[int]:
         """Manual mode still completes a fetch that a crash interrupted after the download."""

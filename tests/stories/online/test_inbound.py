@@ -123,11 +123,11 @@ def test_a_stop_between_saving_and_acknowledging_is_finished_without_a_second_co
         receiver.list_received()
         with pytest.raises(ConnectionError):
             receiver.fetch(None)
-        # The first document is durably saved and recorded, not yet acknowledged.
-        assert len(_saved(folder)) == 1 and _acknowledged(seeded) == set()
+        # The documents are durably saved and recorded, not yet acknowledged (they are, together, after saving).
+        assert len(_saved(folder)) == 3 and _acknowledged(seeded) == set()
         with db.reader.connect() as conn:
             states = [r[0] for r in conn.exec_driver_sql("SELECT state FROM inbound_documents ORDER BY id")]
-        assert states[0] == DOWNLOADED
+        assert states == [DOWNLOADED] * 3
 
         del receiver.client.acknowledge  # the next start talks to the service as usual
         again = make_inbound(config, db)
@@ -138,3 +138,21 @@ def test_a_stop_between_saving_and_acknowledging_is_finished_without_a_second_co
             assert {r[0] for r in conn.exec_driver_sql("SELECT state FROM inbound_documents")} == {FETCHED}
     finally:
         db.dispose()
+
+
+def test_a_kill_before_the_acknowledgement_saves_nothing_twice_and_acknowledges_after_the_restart(
+        data_root: Path, seeded: Emulator) -> None:
+    folder = data_root / "received"
+    config = _config(data_root, seeded, "automatic", folder)
+    server = Server(data_root / "data", config=config)
+    server.start(env={"PAGERO_CRASH_AT": "before_acknowledge"})
+    assert server.wait_exit(60) == -9, "the crash point did not fire"
+    assert len(_saved(folder)) == 3 and _acknowledged(seeded) == set()  # on disk first, acknowledged never
+    server.start()
+    try:
+        wait_until(lambda: len(_acknowledged(seeded)) == 3, timeout=60, message="not acknowledged after the restart")
+        assert len(_saved(folder)) == 3
+        rows = json.loads(cli(server.data_dir, "inbound", "--json", config=config).stdout)
+        assert {row["state"] for row in rows} == {FETCHED}
+    finally:
+        server.stop()
