@@ -145,7 +145,10 @@ def test_a_kill_before_the_acknowledgement_saves_nothing_twice_and_acknowledges_
     folder = data_root / "received"
     config = _config(data_root, seeded, "automatic", folder)
     server = Server(data_root / "data", config=config)
-    server.start(env={"PAGERO_CRASH_AT": "before_acknowledge"})
+    try:
+        server.start(env={"PAGERO_CRASH_AT": "before_acknowledge"})
+    except RuntimeError:
+        pass  # the receiver may reach the crash point before the printer's port is even open
     assert server.wait_exit(60) == -9, "the crash point did not fire"
     assert len(_saved(folder)) == 3 and _acknowledged(seeded) == set()  # on disk first, acknowledged never
     server.start()
