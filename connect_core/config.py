@@ -47,6 +47,14 @@ class PrinterSettings:
     paper: str = setting("A4", choices=("A4", "Letter"))
     location: str = setting("")
     dnssd: bool = setting(True, help="advertise the printer with DNS-SD")
+    plain_ipp: bool = setting(True, help="with tls.enabled: keep printing open on plain ipp:// too")
+
+
+@dataclass(frozen=True)
+class TlsSettings:
+    enabled: bool = setting(False, help="serve ipps:// and the status page over TLS on the printer's port")
+    cert: str = setting("", help="the certificate (PEM) to serve; default: a self-signed one in the data dir")
+    key: str = setting("", help="its private key (PEM); reloaded with the certificate on SIGHUP")
 
 
 @dataclass(frozen=True)
@@ -316,6 +324,7 @@ class Config:
     """The settings in force, by section (``config.online.url``).  Frozen: a change makes a new one."""
 
     printer: PrinterSettings = field(default_factory=PrinterSettings)
+    tls: TlsSettings = field(default_factory=TlsSettings)
     online: OnlineSettings = field(default_factory=OnlineSettings)
     sending: SendingSettings = field(default_factory=SendingSettings)
     inbound: InboundSettings = field(default_factory=InboundSettings)

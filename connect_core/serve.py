@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import signal
 import socket
 import sys
 import threading
@@ -15,6 +16,7 @@ from typing import Any
 
 from connect_core import running
 from connect_core.config import Config, OnlineSettings
+from connect_core.errors import ConfigError
 from connect_core.fsutil import write_durably
 from connect_core.intake.hotfolder import HotFolder
 from connect_core.intake.sink import PrintIntake
@@ -30,6 +32,7 @@ from ipp.asgi import HttpLimits, IppApp, printer_server
 from ipp.attributes import PrinterConfig
 from ipp.dnssd import Advertiser
 from ipp.printer import Printer
+from ipp.tls import ServerTls, TlsError
 from printer_backend.convert import start_converter, stop_converter
 from printer_backend.errors import GhostscriptUnavailable
 from printer_backend.ghostscript import check_ghostscript, isolation
@@ -82,7 +85,7 @@ def start_demo_online(config: Config) -> tuple[Config, Any]:
     return dataclasses.replace(config, demo=account), emulator
 
 
-def build(config: Config) -> Product:
+def build(config: Config, tls: ServerTls | None = None) -> Product:
     """Open the store and spool, recover from any crash, and build the ASGI app."""
     data_dir = config.data_dir
     data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -97,11 +100,15 @@ def build(config: Config) -> Product:
         location=config.printer.location,
         paper=config.printer.paper,
         max_job_bytes=config.limits.max_job_bytes,
+        tls=tls is not None,
+        plain_ipp=config.printer.plain_ipp,
     )
     printer = Printer(printer_config, intake)
     on_settings: list[Callable[[Config], None]] = []
+    certificate = None if tls is None else (lambda: {"fingerprint": tls.fingerprint,
+                                                      "self_signed": tls.certificate.self_signed})
     web = create_app(config, db, spool, printer_config.name, printer.path, intake=intake, pipeline=pipeline,
-                     on_settings=on_settings)
+                     on_settings=on_settings, certificate=certificate)
     app = IppApp(printer, web, HttpLimits(idle_timeout=config.limits.idle_timeout))
     return Product(config, db, spool, intake, pipeline, printer, app, on_settings)
 
@@ -122,6 +129,17 @@ def start_postscript(pipeline: Pipeline) -> str:
     return f"Ghostscript {version}, sandboxed"
 
 
+def server_tls(config: Config) -> ServerTls | None:
+    """The printer's TLS when ``tls.enabled``: the admin's certificate, or one made for this machine."""
+    if not config.tls.enabled:
+        return None
+    try:
+        return ServerTls.for_folder(config.data_dir / "tls", Path(config.tls.cert) if config.tls.cert else None,
+                                    Path(config.tls.key) if config.tls.key else None)
+    except TlsError as error:
+        raise ConfigError(f"tls: {error}") from None
+
+
 def public_host(host: str, port: int) -> str:
     """How clients reach ``host:port``: a wildcard address becomes this machine's name."""
     if host in ("0.0.0.0", "::", ""):
@@ -137,9 +155,10 @@ def run(config: Config, demo: bool = False) -> int:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
     emulator = None
+    tls = server_tls(config)  # before anything starts: a broken certificate stops here, in one line
     if demo and not config.online.username:
         config, emulator = start_demo_online(config)
-    product = build(config)
+    product = build(config, tls)
     outbox = make_outbox(config, product.db, product.spool)
     host, port = config.listen
     postscript = start_postscript(product.pipeline)
@@ -148,12 +167,18 @@ def run(config: Config, demo: bool = False) -> int:
 
     def banner(port: int) -> str:
         where = public_host(host, port)
+        printer_uris = " and ".join(f"{scheme}://{where}{product.printer.path}"
+                                    for scheme in product.printer.config.schemes)
+        certificate = [] if tls is None else [
+            f"  Certificate:  SHA-256 {tls.fingerprint}"
+            + (" (self-signed: compare it with what the browser shows)" if tls.certificate.self_signed else "")]
         return "\n".join([
             f"Pagero Connect is running (data in {config.data_dir}).",
-            f"  Printer URI:  ipp://{where}{product.printer.path}",
+            f"  Printer URI:  {printer_uris}",
             f"  PostScript:   {postscript}",
             f"  OCR:          {recognition}",
-            f"  Status page:  http://{where}/",
+            f"  Status page:  {'https' if tls else 'http'}://{where}/",
+            *certificate,
             f"  Sending:      {config.sending.mode} mode, {config.account.environment} environment",
             (f"  demo: invoices go to the local Pagero Online emulator at {config.account.url}/ "
              "(until an account is set up)" if config.is_demo else
@@ -172,7 +197,9 @@ def run(config: Config, demo: bool = False) -> int:
         if advertiser is not None:
             advertiser.start(bound)  # announced only once clients can connect
 
-    server = printer_server(product.app, host, port, config.limits.idle_timeout, listening)
+    server = printer_server(product.app, host, port, config.limits.idle_timeout, listening, tls=tls)
+    if tls is not None:
+        signal.signal(signal.SIGHUP, lambda _signum, _frame: tls.reload())
     product.spool.keep_slots_ready()
     product.pipeline.start()
     if outbox is not None:

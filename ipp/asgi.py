@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import socket
 import struct
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
@@ -30,6 +31,7 @@ from ipp.codec import Message as IppMessage
 from ipp.compression import CompressionError, Inflater
 from ipp.printer import ClientGone, Printer, Request
 from ipp.status import StatusCode
+from ipp.tls import ServerTls, SniffingListener
 
 log = logging.getLogger("ipp.asgi")
 
@@ -66,7 +68,16 @@ class IppApp:
         self.paths = {printer.path, printer.path + "/"}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        plain = scope["type"] == "http" and self.printer.config.tls and scope.get("scheme") != "https"
+        if plain and not (scope["path"] in self.paths and scope["method"] == "POST"):
+            # The status page carries passwords and invoices: over TLS only.
+            await _redirect_to_https(scope, send)
+            return
         if scope["type"] == "http" and scope["path"] in self.paths and scope["method"] == "POST":
+            if plain and not self.printer.config.plain_ipp:
+                await _plain(send, 426, b"this printer takes ipps:// only (printer.plain_ipp is off)\n", close=True,
+                             extra=[(b"upgrade", b"TLS/1.2, HTTP/1.1")])
+                return
             await self._ipp(scope, receive, send)
         elif scope["type"] == "lifespan" and self.fallback is None:
             await _lifespan(receive, send)
@@ -129,6 +140,7 @@ class IppApp:
             document=body.document(reader.leftover),
             peer=str(client[0]),
             http_decoded=body.encoding in ("gzip", "deflate"),
+            secure=scope.get("scheme") == "https",
         )
         if declared is not None and not encoding:
             document_bytes = declared - (body.raw_bytes - len(reader.leftover))
@@ -233,17 +245,35 @@ class _Body:
             yield chunk
 
 
-async def _respond(send: Send, status: int, content_type: bytes, body: bytes, close: bool) -> None:
+async def _respond(send: Send, status: int, content_type: bytes, body: bytes, close: bool,
+                   extra: list[tuple[bytes, bytes]] | None = None) -> None:
     """One whole HTTP answer; ``close`` ends the connection after it instead of reading on."""
-    headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
+    headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode()), *(extra or [])]
     if close:
         headers.append((b"connection", b"close"))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 
-async def _plain(send: Send, status: int, body: bytes, close: bool = False) -> None:
-    await _respond(send, status, b"text/plain; charset=utf-8", body, close)
+async def _plain(send: Send, status: int, body: bytes, close: bool = False,
+                 extra: list[tuple[bytes, bytes]] | None = None) -> None:
+    await _respond(send, status, b"text/plain; charset=utf-8", body, close, extra)
+
+
+HOST = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]{1,253})(:[0-9]{1,5})?$")
+
+
+async def _redirect_to_https(scope: Scope, send: Send) -> None:
+    """A plain-HTTP page request goes to the same place over HTTPS (same host and port: one port serves both)."""
+    headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+    host = headers.get("host", "")
+    if not HOST.match(host):  # a Host a browser would not send: name the server's own address instead
+        host = _server_host(scope)
+    query = scope.get("query_string", b"").decode("latin-1")
+    path = scope.get("raw_path", b"").decode("latin-1") or scope["path"]
+    location = f"https://{host}{path}" + (f"?{query}" if query else "")
+    await _respond(send, 308, b"text/plain; charset=utf-8", f"moved to {location}\n".encode(), close=False,
+                   extra=[(b"location", location.encode("latin-1", "replace"))])
 
 
 async def _send_ipp(send: Send, payload: bytes, close: bool) -> None:
@@ -345,16 +375,43 @@ async def _lifespan(receive: Receive, send: Send) -> None:
 
 
 class _PrinterServer(uvicorn.Server):
-    def __init__(self, config: uvicorn.Config, on_listening: Callable[[int], None]) -> None:
+    def __init__(self, config: uvicorn.Config, on_listening: Callable[[int], None], tls: ServerTls | None = None,
+                 first_byte_timeout: float = 10.0) -> None:
         super().__init__(config)
         self.on_listening = on_listening
+        self.tls = tls
+        self.first_byte_timeout = first_byte_timeout
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        await super().startup(sockets)
+        if self.tls is not None and sockets is None:
+            await self._startup_sniffing(self.tls)
+        else:
+            await super().startup(sockets)
         if not self.should_exit:
             # The bound port, which differs from the asked one for port 0.
             bound = [s.getsockname()[1] for server in self.servers for s in server.sockets or ()]
             self.on_listening(bound[0] if bound else self.config.port)
+
+    async def _startup_sniffing(self, tls: ServerTls) -> None:
+        """Listen on the configured address and serve each connection as TLS or plain (:mod:`ipp.tls`)."""
+        await self.lifespan.startup()
+        config = self.config
+
+        def create_protocol(_loop: asyncio.AbstractEventLoop | None = None) -> asyncio.Protocol:
+            return config.http_protocol_class(  # type: ignore[call-arg]
+                config=config, server_state=self.server_state, app_state=self.lifespan.state, _loop=_loop)
+
+        host = config.host
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        try:
+            sock = socket.create_server((host, config.port), family=family, backlog=config.backlog,
+                                        reuse_port=False)
+        except OSError as error:
+            log.error("cannot listen on %s:%s: %s", host, config.port, error)
+            self.should_exit = True
+            raise SystemExit(3) from None
+        self.servers = [SniffingListener(sock, create_protocol, tls, self.first_byte_timeout)]  # type: ignore[list-item]
+        self.started = True
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         await super().shutdown(sockets)
@@ -363,15 +420,16 @@ class _PrinterServer(uvicorn.Server):
 
 
 def printer_server(app: IppApp, host: str, port: int, idle_timeout: float,
-                   on_listening: Callable[[int], None]) -> uvicorn.Server:
+                   on_listening: Callable[[int], None], tls: ServerTls | None = None) -> uvicorn.Server:
     """uvicorn serving ``app`` as a printer should be served.
 
     Requests' headers and idle keep-alive connections are bounded by ``idle_timeout``
     (:func:`guarded_http_protocol`), ``X-Forwarded-For`` is never trusted (no proxy sits in
     front), ``on_listening(port)`` is called once clients can connect (with the port actually
-    bound), and SIGTERM or SIGINT end :meth:`~uvicorn.Server.run` cleanly.
+    bound), and SIGTERM or SIGINT end :meth:`~uvicorn.Server.run` cleanly.  With ``tls``, the same port
+    serves IPPS and HTTPS beside plain IPP and HTTP (:mod:`ipp.tls`).
     """
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, lifespan="off",
                             proxy_headers=False, timeout_keep_alive=int(idle_timeout),
                             http=guarded_http_protocol(idle_timeout))
-    return _PrinterServer(config, on_listening)
+    return _PrinterServer(config, on_listening, tls, first_byte_timeout=idle_timeout)

@@ -99,6 +99,17 @@ class PrinterConfig:
     organization: str = ""
     dns_sd_name: str = ""
     max_job_bytes: int = 1024 * 1024 * 1024
+    tls: bool = False
+    """The port serves IPPS (and HTTPS) too: ``ipps://`` comes first in printer-uri-supported."""
+    plain_ipp: bool = True
+    """Plain ``ipp://`` printing stays open (with ``tls``; without TLS it is the only way)."""
+
+    @property
+    def schemes(self) -> tuple[str, ...]:
+        """The printer URIs' schemes, in printer-uri-supported order."""
+        if not self.tls:
+            return ("ipp",)
+        return ("ipps", "ipp") if self.plain_ipp else ("ipps",)
 
     @property
     def media_default(self) -> str:
@@ -299,8 +310,8 @@ def printer_description_attributes(config: PrinterConfig, operations: Sequence[i
         Attribute.of("pwg-raster-document-resolution-supported", Tag.RESOLUTION, *RESOLUTIONS),
         k("pwg-raster-document-sheet-back", "normal"),
         k("pwg-raster-document-type-supported", *PWG_RASTER_TYPES),
-        k("uri-authentication-supported", "requesting-user-name"),
-        k("uri-security-supported", "none"),
+        k("uri-authentication-supported", *("requesting-user-name" for _ in config.schemes)),
+        k("uri-security-supported", *("tls" if scheme == "ipps" else "none" for scheme in config.schemes)),
         k("urf-supported", *URF_SUPPORTED),
         k("which-jobs-supported", *KEYWORD_CHOICES["which-jobs"]),
     ]

@@ -60,13 +60,13 @@ class PrinterAttributes:
         ]
         self._media_col_database = FixedAttribute.fixed(A.media_col_database(config))
 
-    def printer_uri(self, host: str) -> str:
-        """The printer's URI as a client that used ``host`` reaches it."""
-        return f"ipp://{host}{self.path}"
+    def printer_uri(self, host: str, secure: bool = False) -> str:
+        """The printer's URI as a client that used ``host`` (over TLS when ``secure``) reaches it."""
+        return f"{'ipps' if secure else 'ipp'}://{host}{self.path}"
 
     def web_url(self, host: str, path: str = "/") -> str:
-        """A web page of the printer's host, as a client that used ``host`` reaches it."""
-        return f"http://{host}{path}"
+        """A web page of the printer's host, as a client that used ``host`` reaches it (HTTPS when served)."""
+        return f"{'https' if self.config.tls else 'http'}://{host}{path}"
 
     def printer(self, host: str, names: set[str], status: PrinterStatus | None) -> list[Attribute]:
         """The printer's attributes filtered by requested-attributes ``names`` (groups expand).
@@ -95,7 +95,8 @@ class PrinterAttributes:
             message = "Not accepting jobs: " + ", ".join(status.reasons)
         more_info = self.web_url(host)
         return [
-            Attribute.of("printer-uri-supported", Tag.URI, self.printer_uri(host)),
+            Attribute.of("printer-uri-supported", Tag.URI,
+                         *(f"{scheme}://{host}{self.path}" for scheme in self.config.schemes)),
             Attribute.of("printer-more-info", Tag.URI, more_info),
             Attribute.of(
                 "printer-icons",
@@ -118,12 +119,12 @@ class PrinterAttributes:
             Attribute.of("printer-config-change-date-time", Tag.DATE_TIME, self.config_changed),
         ]
 
-    def job(self, host: str, job: JobInfo, names: set[str] | frozenset[str]) -> list[Attribute]:
+    def job(self, host: str, job: JobInfo, names: set[str] | frozenset[str], secure: bool = False) -> list[Attribute]:
         """One job's attributes filtered by requested-attributes ``names`` (groups expand)."""
         everything = "all" in names
         want_description = everything or "job-description" in names
         want_template = everything or "job-template" in names
-        printer_uri = self.printer_uri(host)
+        printer_uri = self.printer_uri(host, secure)
         description = [
             Attribute.of("job-id", Tag.INTEGER, job.job_id),
             Attribute.of("job-uri", Tag.URI, f"{printer_uri}/{job.job_id}"),

@@ -58,6 +58,8 @@ class Request:
     peer: str = ""
     http_decoded: bool = False
     """True when the HTTP layer already undid a Content-Encoding of the body."""
+    secure: bool = False
+    """The request came over TLS (``ipps://``): job URIs are given as ``ipps://``."""
     unsupported: list[Attribute] = field(default_factory=list)
 
     @cached_property
@@ -137,7 +139,7 @@ class Printer:
         if req.unsupported:
             status = StatusCode.SUCCESSFUL_OK_IGNORED_OR_SUBSTITUTED_ATTRIBUTES
         response = self.respond(req, status)
-        response.groups.append(Group(GroupTag.JOB, self.attributes.job(req.host, job, JOB_RESPONSE)))
+        response.groups.append(Group(GroupTag.JOB, self.attributes.job(req.host, job, JOB_RESPONSE, req.secure)))
         return response
 
     # -- the sink ---------------------------------------------------------------------------
@@ -299,7 +301,7 @@ class Printer:
         job = await self._target_job(req)
         names = checks.requested(req.op, default=("all",))
         response = self.respond(req, StatusCode.SUCCESSFUL_OK)
-        response.groups.append(Group(GroupTag.JOB, self.attributes.job(req.host, job, names)))
+        response.groups.append(Group(GroupTag.JOB, self.attributes.job(req.host, job, names, req.secure)))
         return response
 
     async def get_jobs(self, req: Request) -> Message:
@@ -324,7 +326,7 @@ class Printer:
         jobs = await self._call(self.sink.list_jobs, which, user, limit)
         response = self.respond(req, StatusCode.SUCCESSFUL_OK)
         for job in jobs:
-            response.groups.append(Group(GroupTag.JOB, self.attributes.job(req.host, job, names)))
+            response.groups.append(Group(GroupTag.JOB, self.attributes.job(req.host, job, names, req.secure)))
         return response
 
     async def get_printer_attributes(self, req: Request) -> Message:

@@ -15,6 +15,7 @@ import time
 import urllib.parse
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.datastructures import MutableHeaders
@@ -110,10 +111,11 @@ def _error(site: Site, request: Request, status: int, message: str, json: bool) 
 
 def create_app(config: Config, db: Database, spool: Spool, printer_name: str, printer_path: str = "/ipp/print", *,
                intake: PrintIntake | None = None, pipeline: Pipeline | None = None,
-               on_settings: list[Callable[[Config], None]] | None = None) -> Starlette:
+               on_settings: list[Callable[[Config], None]] | None = None,
+               certificate: Callable[[], dict[str, Any]] | None = None) -> Starlette:
     """The status page app: every view, the JSON API with ``/openapi.json``, and the printer's icons."""
     site = Site(config, db, spool, printer_name, printer_path, intake, pipeline,
-                on_settings if on_settings is not None else [])
+                on_settings if on_settings is not None else [], certificate)
     routes: list[BaseRoute] = []
     for path, methods, handler, access, csrf in pages.ROUTES:
         routes.append(Route(path, guard(site, handler, access=access, json=False, csrf=csrf), methods=methods))

@@ -827,7 +827,9 @@ async def settings_page(site: Site, request: Request, session: Session | None, *
                         company: Mapping[str, str] | None = None) -> Response:
     """The Settings page; ``company``: the company fields as the admin typed them (a refused save)."""
     users = await asyncio.to_thread(list_users, site.db)
+    certificate = site.certificate() if site.certificate is not None else None
     return await render(site, request, session, "settings.html", title="Settings", status=status,
+                        certificate=certificate,
                         settings=visible_settings(site.config), users=users, message=message, problem=problem,
                         offer_send=offer_send, company=company or company_form(site.config))
 
