@@ -1,7 +1,8 @@
 """DNS-SD (Bonjour) advertising: how IPP Everywhere, AirPrint and Mopria clients find the printer.
 
 The printer is announced as ``_ipp._tcp`` with the subtypes ``_print`` (IPP Everywhere) and
-``_universal`` (iOS lists only printers with it), and as ``_printer._tcp`` on port 0, which only
+``_universal`` (iOS lists only printers with it), with TLS on also as ``_ipps._tcp`` (``TLS=1.2``;
+without ``_ipp._tcp`` when plain IPP is closed), and as ``_printer._tcp`` on port 0, which only
 holds the name, as CUPS does.  Every TXT value is read from the printer's own attributes
 (:mod:`ipp.attributes`), so what a client discovers is what Get-Printer-Attributes answers.
 
@@ -36,6 +37,7 @@ from ipp.printer import Printer
 log = logging.getLogger("ipp.dnssd")
 
 IPP_TYPE = "_ipp._tcp.local."
+IPPS_TYPE = "_ipps._tcp.local."
 SUBTYPES = ("_print", "_universal")
 NAME_TYPE = "_printer._tcp.local."
 
@@ -90,11 +92,13 @@ def _fit(key: str, value: str) -> str:
     return value.encode()[:room].decode(errors="ignore")
 
 
-def txt_record(config: PrinterConfig, admin_url: str, resource_path: str = "/ipp/print") -> dict[str, str]:
-    """The ``_ipp._tcp`` TXT record, every value taken from the printer's attributes.
+def txt_record(config: PrinterConfig, admin_url: str, resource_path: str = "/ipp/print",
+               secure: bool = False) -> dict[str, str]:
+    """The ``_ipp._tcp`` TXT record (``_ipps._tcp`` with ``secure``), every value taken from the printer's attributes.
 
     ``admin_url`` is the printer's web page as clients reach it through this advertisement
-    (``printer-more-info``); ``resource_path`` is the path of the printer URI.
+    (``printer-more-info``); ``resource_path`` is the path of the printer URI.  The ``_ipps._tcp``
+    record adds ``TLS=1.2``, the lowest version the printer speaks (PWG 5100.14 §4.2.3).
     """
     attrs = _attributes(config)
     formats = [f for f in _strings(attrs.get("document-format-supported")) if f != "application/octet-stream"]
@@ -120,6 +124,8 @@ def txt_record(config: PrinterConfig, admin_url: str, resource_path: str = "/ipp
         "priority": "0",
         "air": "username,password" if {"basic", "digest"} & set(auth) else "none",
     }
+    if secure:
+        record["TLS"] = "1.2"
     return {key: _fit(key, value) for key, value in record.items()}
 
 
@@ -142,7 +148,7 @@ def host_label(config: PrinterConfig) -> str:
 
 def admin_url(config: PrinterConfig, port: int) -> str:
     """``printer-more-info`` as a client that follows this advertisement sees it."""
-    return f"http://{host_label(config)}.local:{port}/"
+    return f"{'https' if config.tls else 'http'}://{host_label(config)}.local:{port}/"
 
 
 def _local_addresses(version: IPVersion) -> list[str]:
@@ -243,20 +249,23 @@ class Advertiser:
         if interfaces is not InterfaceChoice.All:
             _listen_only_on(zeroconf, addresses[0])
         server = f"{host_label(self.config)}.local."
-        properties = txt_record(self.config, admin_url(self.config, self.port), self.resource_path)
         instance = instance_name(self.config)
-        ipp = ServiceInfo(
-            IPP_TYPE,
-            f"{instance}.{IPP_TYPE}",
-            port=self.port,
-            properties=properties,
-            server=server,
-            parsed_addresses=addresses,
-        )
-        zeroconf.register_service(ipp, allow_name_change=True)
-        instance = ipp.name.removesuffix(f".{IPP_TYPE}")
-        for subtype in SUBTYPES:
-            zeroconf.register_service(_subtype_alias(ipp, subtype), cooperating_responders=True)
+        # ipp:// while plain IPP prints, ipps:// once TLS is on; each with the IPP Everywhere subtypes.
+        kinds = [(kind, scheme == "ipps") for scheme, kind in (("ipp", IPP_TYPE), ("ipps", IPPS_TYPE))
+                 if scheme in self.config.schemes]
+        for kind, secure in kinds:
+            info = ServiceInfo(
+                kind,
+                f"{instance}.{kind}",
+                port=self.port,
+                properties=txt_record(self.config, admin_url(self.config, self.port), self.resource_path, secure),
+                server=server,
+                parsed_addresses=addresses,
+            )
+            zeroconf.register_service(info, allow_name_change=True)
+            instance = info.name.removesuffix(f".{kind}")  # a name taken on the network was changed
+            for subtype in SUBTYPES:
+                zeroconf.register_service(_subtype_alias(info, subtype, kind), cooperating_responders=True)
         holder = ServiceInfo(
             NAME_TYPE, f"{instance}.{NAME_TYPE}", port=0, properties=b"\x00", server=server, parsed_addresses=addresses
         )
@@ -270,7 +279,7 @@ class Advertiser:
         log.info("DNS-SD: advertising %r on %s as %s:%d", instance, ", ".join(addresses), server, self.port)
 
 
-def _subtype_alias(ipp: ServiceInfo, subtype: str) -> ServiceInfo:
+def _subtype_alias(ipp: ServiceInfo, subtype: str, kind: str = IPP_TYPE) -> ServiceInfo:
     """A registry entry that makes zeroconf answer ``<subtype>._sub._ipp._tcp`` browses.
 
     python-zeroconf registers one type per service name (its registry is keyed by name), so a
@@ -279,7 +288,7 @@ def _subtype_alias(ipp: ServiceInfo, subtype: str) -> ServiceInfo:
     TXT and address records are the same as the service's.
     """
     alias = ServiceInfo(
-        f"{subtype}._sub.{IPP_TYPE}",
+        f"{subtype}._sub.{kind}",
         ipp.name,
         port=ipp.port,
         properties=ipp.properties,

@@ -28,12 +28,13 @@ from pathlib import Path
 import pytest
 
 from ipp.attributes import DOCUMENT_FORMATS, URF_SUPPORTED, PrinterConfig
-from ipp.dnssd import Advertiser, paper_max, txt_record
+from ipp.dnssd import Advertiser, admin_url, paper_max, txt_record
 from tests.support.harness import REPO
 from tests.support.privilege import as_root, in_netns
 
 IPP = "_ipp._tcp.local."
 TYPES = (IPP, "_print._sub._ipp._tcp.local.", "_universal._sub._ipp._tcp.local.", "_printer._tcp.local.")
+SECURE_TYPES = ("_ipps._tcp.local.", "_print._sub._ipps._tcp.local.", "_universal._sub._ipps._tcp.local.")
 TXT_KEYS = {
     "txtvers", "qtotal", "rp", "ty", "adminurl", "note", "pdl", "UUID", "URF", "Color", "Duplex", "kind",
     "PaperMax", "product", "priority", "air",
@@ -165,12 +166,15 @@ def wait_for_line(log: Path, text: str, timeout: float = 20.0) -> str:
     raise AssertionError(f"{text!r} not in {log}:\n{log.read_text(errors='replace')[-3000:]}")
 
 
-def browse_in(ns: str, interface: str, name: str, connect: str = "", timeout: float = 20.0) -> dict:
+def browse_in(ns: str, interface: str, name: str, connect: str = "", timeout: float = 20.0,
+              secure: bool = False) -> dict:
     """Run :func:`browse` inside ``ns`` and return what it printed."""
     argv = [sys.executable, "-m", "tests.unit.ipp.test_dnssd", "browse",
             "--interface", interface, "--name", name, "--timeout", str(timeout)]
     if connect:
         argv += ["--connect", connect]
+    if secure:
+        argv.append("--secure")
     argv = in_netns(ns, argv)
     done = subprocess.run(argv, capture_output=True, text=True, cwd=REPO, timeout=timeout + 20)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -227,10 +231,32 @@ def test_a_client_in_another_namespace_finds_the_printer(data_root: Path) -> Non
     print(f"DNS-SD acceptance: {time.monotonic() - started:.1f} s")
 
 
+def test_a_printer_with_tls_is_found_as_ipps_too(data_root: Path) -> None:
+    with two_namespaces() as net:
+        with serve_in(net.server_ns, f"{net.server_ip}:8631", data_root / "tls", PAGERO_TLS_ENABLED="on") as log:
+            seen = browse_in(net.client_ns, net.client_ip, "Pagero Printer", secure=True)
+            assert seen["complete"], (seen, log.read_text())
+    for service_type in SECURE_TYPES:
+        assert seen["found"][service_type] == [f"Pagero Printer.{SECURE_TYPES[0]}"], service_type
+    secured, plain = seen["ipps"]["txt"], seen["ipp"]["txt"]
+    assert seen["ipps"]["port"] == seen["ipp"]["port"] == 8631  # one port serves both
+    assert secured["TLS"] == "1.2" and "TLS" not in plain
+    assert secured["adminurl"].startswith("https://") and plain["adminurl"] == secured["adminurl"]
+    assert secured["UUID"] == plain["UUID"] and set(secured) == TXT_KEYS | {"TLS"}
+
+
+def test_the_txt_record_says_tls_only_for_ipps() -> None:
+    config = PrinterConfig(tls=True)
+    assert txt_record(config, admin_url(config, 8631), secure=True)["TLS"] == "1.2"
+    assert "TLS" not in txt_record(config, admin_url(config, 8631))
+    assert admin_url(config, 8631).startswith("https://")
+    assert admin_url(PrinterConfig(), 8631).startswith("http://")
+
+
 # -- the browsing side, run inside the client namespace -----------------------------------------------
 
 
-def browse(interface: str, name: str, timeout: float, connect: str) -> dict:
+def browse(interface: str, name: str, timeout: float, connect: str, secure: bool = False) -> dict:
     """Browse every printer type on ``interface`` until ``name`` is seen in all of them, or ``timeout``.
 
     With ``connect``, also asks the printer for its attributes the way a DNS-SD client does: at the
@@ -238,7 +264,8 @@ def browse(interface: str, name: str, timeout: float, connect: str) -> dict:
     """
     from zeroconf import ServiceBrowser, ServiceListener, Zeroconf
 
-    found: dict[str, set[str]] = {t: set() for t in TYPES}
+    types = TYPES + (SECURE_TYPES if secure else ())
+    found: dict[str, set[str]] = {t: set() for t in types}
 
     class Listener(ServiceListener):
         def add_service(self, zc: Zeroconf, type_: str, name: str) -> None:
@@ -251,12 +278,12 @@ def browse(interface: str, name: str, timeout: float, connect: str) -> dict:
             found[type_].discard(name)
 
     zc = Zeroconf(interfaces=[interface])
-    browsers = [ServiceBrowser(zc, t, Listener()) for t in TYPES]
-    wanted = {t: f"{name}.{t.split('._sub.')[-1]}" for t in TYPES}
+    browsers = [ServiceBrowser(zc, t, Listener()) for t in types]
+    wanted = {t: f"{name}.{t.split('._sub.')[-1]}" for t in types}
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and not all(wanted[t] in found[t] for t in TYPES):
+    while time.monotonic() < deadline and not all(wanted[t] in found[t] for t in types):
         time.sleep(0.1)
-    complete = all(wanted[t] in found[t] for t in TYPES)
+    complete = all(wanted[t] in found[t] for t in types)
     result: dict = {"complete": complete, "found": {t: sorted(names) for t, names in found.items()}}
     if complete:
         info = zc.get_service_info(IPP, wanted[IPP], timeout=5000)
@@ -267,6 +294,11 @@ def browse(interface: str, name: str, timeout: float, connect: str) -> dict:
             "txt": {k.decode(): (v or b"").decode() for k, v in info.properties.items()},
         }
         result["printer_port"] = holder.port
+        if secure:
+            secured = zc.get_service_info(SECURE_TYPES[0], wanted[SECURE_TYPES[0]], timeout=5000)
+            assert secured is not None
+            result["ipps"] = {"port": secured.port,
+                              "txt": {k.decode(): (v or b"").decode() for k, v in secured.properties.items()}}
         if connect:
             result["gpa"] = _printer_attributes(connect, info.port or 0, f"{str(info.server).rstrip('.')}:{info.port}")
     for browser in browsers:
@@ -308,8 +340,9 @@ def main() -> int:
     parser.add_argument("--name", required=True)
     parser.add_argument("--timeout", type=float, default=20.0)
     parser.add_argument("--connect", default="")
+    parser.add_argument("--secure", action="store_true", help="look for _ipps._tcp too")
     args = parser.parse_args()
-    print(json.dumps(browse(args.interface, args.name, args.timeout, args.connect)))
+    print(json.dumps(browse(args.interface, args.name, args.timeout, args.connect, args.secure)))
     return 0
 
 
