@@ -48,6 +48,8 @@ class PrinterSettings:
     location: str = setting("")
     dnssd: bool = setting(True, help="advertise the printer with DNS-SD")
     plain_ipp: bool = setting(True, help="with tls.enabled: keep printing open on plain ipp:// too")
+    authentication: str = setting("none", choices=("none", "basic"),
+                                  help="basic: printing needs a status page user's name and password (over ipps://)")
 
 
 @dataclass(frozen=True)

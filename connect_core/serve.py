@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import signal
@@ -9,12 +10,14 @@ import socket
 import sys
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from connect_core import running
+from connect_core.accounts.throttle import login_blocked, login_failed, login_succeeded
+from connect_core.accounts.users import authenticate
 from connect_core.config import Config, OnlineSettings
 from connect_core.errors import ConfigError
 from connect_core.fsutil import write_durably
@@ -102,6 +105,7 @@ def build(config: Config, tls: ServerTls | None = None) -> Product:
         max_job_bytes=config.limits.max_job_bytes,
         tls=tls is not None,
         plain_ipp=config.printer.plain_ipp,
+        authentication=config.printer.authentication,
     )
     printer = Printer(printer_config, intake)
     on_settings: list[Callable[[Config], None]] = []
@@ -109,7 +113,8 @@ def build(config: Config, tls: ServerTls | None = None) -> Product:
                                                       "self_signed": tls.certificate.self_signed})
     web = create_app(config, db, spool, printer_config.name, printer.path, intake=intake, pipeline=pipeline,
                      on_settings=on_settings, certificate=certificate)
-    app = IppApp(printer, web, HttpLimits(idle_timeout=config.limits.idle_timeout))
+    app = IppApp(printer, web, HttpLimits(idle_timeout=config.limits.idle_timeout),
+                 authenticate=printing_login(db) if config.printer.authentication == "basic" else None)
     return Product(config, db, spool, intake, pipeline, printer, app, on_settings)
 
 
@@ -129,8 +134,31 @@ def start_postscript(pipeline: Pipeline) -> str:
     return f"Ghostscript {version}, sandboxed"
 
 
+def printing_login(db: Database) -> Callable[[str, str, str], Awaitable[str | None]]:
+    """Checks a printing client's HTTP Basic credentials as the login page checks a person's: the same users,
+    Argon2 hashes and per-name and per-address throttle (a failure here counts there too)."""
+
+    def check(name: str, password: str, address: str) -> str | None:
+        if login_blocked(db, name, address) > 0:
+            return None
+        user = authenticate(db, name, password)
+        if user is None:
+            login_failed(db, name, address)
+            log.info("printing refused: wrong user name or password for %r from %s", name[:100], address)
+            return None
+        login_succeeded(db, name)
+        return user.name
+
+    async def login(name: str, password: str, address: str) -> str | None:
+        return await asyncio.to_thread(check, name, password, address)
+
+    return login
+
+
 def server_tls(config: Config) -> ServerTls | None:
     """The printer's TLS when ``tls.enabled``: the admin's certificate, or one made for this machine."""
+    if config.printer.authentication == "basic" and not config.tls.enabled:
+        raise ConfigError("printer.authentication: basic needs tls.enabled (passwords travel over TLS only)")
     if not config.tls.enabled:
         return None
     try:

@@ -16,6 +16,7 @@ see: a deadline for the request line and headers (slowloris, CVE-2025-58436).
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 import re
 import socket
@@ -58,13 +59,28 @@ class ClientStalled(ClientGone):
     """The client sent nothing for the idle timeout: it is answered 408 and dropped."""
 
 
-class IppApp:
-    """Serve ``printer`` at its path; pass every other request to ``fallback``."""
+Authenticate = Callable[[str, str, str], Awaitable[str | None]]
+"""``(user name, password, client address)`` → the user's name when right, None when wrong or throttled."""
 
-    def __init__(self, printer: Printer, fallback: ASGIApp | None = None, limits: HttpLimits = HttpLimits()) -> None:
+ANONYMOUS_OPERATIONS = frozenset({0x000B, 0x0043})
+"""What a client may ask without logging in when the printer authenticates: Get-Printer-Attributes and
+Get-Printer-Supported-Values (it must learn how to print, and that it must authenticate)."""
+
+
+class IppApp:
+    """Serve ``printer`` at its path; pass every other request to ``fallback``.
+
+    With ``printer.authentication: basic`` (and ``authenticate`` given), every operation but those of
+    :data:`ANONYMOUS_OPERATIONS` needs HTTP Basic credentials over TLS: without them 401 (over plain
+    HTTP 426), and the job's owner is the user they prove.
+    """
+
+    def __init__(self, printer: Printer, fallback: ASGIApp | None = None, limits: HttpLimits = HttpLimits(),
+                 authenticate: Authenticate | None = None) -> None:
         self.printer = printer
         self.fallback = fallback
         self.limits = limits
+        self.authenticate = authenticate
         self.paths = {printer.path, printer.path + "/"}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -85,6 +101,18 @@ class IppApp:
             await self.fallback(scope, receive, send)
         else:
             await _plain(send, 404, b"not found\n")
+
+    async def _authenticated(self, header: str, peer: str) -> str | None:
+        """The user HTTP Basic credentials prove, or None (none given, malformed, wrong or throttled)."""
+        if self.authenticate is None or not header[:6].lower() == "basic ":
+            return None
+        try:
+            name, _, password = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8").partition(":")
+        except (ValueError, UnicodeDecodeError):
+            return None
+        if not name or len(name) > 200 or len(password) > 1000:
+            return None
+        return await self.authenticate(name, password, peer)
 
     async def _ipp(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
@@ -134,6 +162,18 @@ class IppApp:
         assert message is not None
         host = headers.get("host") or _server_host(scope)
         client = scope.get("client") or ("", 0)
+        user: str | None = None
+        if self.printer.config.authentication == "basic" and message.code not in ANONYMOUS_OPERATIONS:
+            if scope.get("scheme") != "https":
+                await _plain(send, 426, b"printing needs ipps:// and a user name and password\n", close=True,
+                             extra=[(b"upgrade", b"TLS/1.2, HTTP/1.1")])
+                return
+            user = await self._authenticated(headers.get("authorization", ""), str(client[0]))
+            if user is None:
+                realm = self.printer.config.name.replace('"', "'")
+                await _plain(send, 401, b"a user name and password of the status page are needed\n", close=True,
+                             extra=[(b"www-authenticate", f'Basic realm="{realm}", charset="UTF-8"'.encode())])
+                return
         request = Request(
             message=message,
             host=host,
@@ -141,6 +181,7 @@ class IppApp:
             peer=str(client[0]),
             http_decoded=body.encoding in ("gzip", "deflate"),
             secure=scope.get("scheme") == "https",
+            user=user,
         )
         if declared is not None and not encoding:
             document_bytes = declared - (body.raw_bytes - len(reader.leftover))

@@ -103,6 +103,8 @@ class PrinterConfig:
     """The port serves IPPS (and HTTPS) too: ``ipps://`` comes first in printer-uri-supported."""
     plain_ipp: bool = True
     """Plain ``ipp://`` printing stays open (with ``tls``; without TLS it is the only way)."""
+    authentication: str = "none"
+    """``basic``: jobs need a user name and password (HTTP Basic, over TLS only); ``none``: as printers are."""
 
     @property
     def schemes(self) -> tuple[str, ...]:
@@ -310,7 +312,8 @@ def printer_description_attributes(config: PrinterConfig, operations: Sequence[i
         Attribute.of("pwg-raster-document-resolution-supported", Tag.RESOLUTION, *RESOLUTIONS),
         k("pwg-raster-document-sheet-back", "normal"),
         k("pwg-raster-document-type-supported", *PWG_RASTER_TYPES),
-        k("uri-authentication-supported", *("requesting-user-name" for _ in config.schemes)),
+        k("uri-authentication-supported", *("basic" if scheme == "ipps" and config.authentication == "basic"
+                                             else "requesting-user-name" for scheme in config.schemes)),
         k("uri-security-supported", *("tls" if scheme == "ipps" else "none" for scheme in config.schemes)),
         k("urf-supported", *URF_SUPPORTED),
         k("which-jobs-supported", *KEYWORD_CHOICES["which-jobs"]),

@@ -13,6 +13,7 @@ durable before ``successful-ok`` is sent.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -60,7 +61,15 @@ class Request:
     """True when the HTTP layer already undid a Content-Encoding of the body."""
     secure: bool = False
     """The request came over TLS (``ipps://``): job URIs are given as ``ipps://``."""
+    user: str | None = None
+    """The user HTTP authentication proved (``printer.authentication: basic``): it owns the job, whatever
+    requesting-user-name says."""
     unsupported: list[Attribute] = field(default_factory=list)
+
+    @property
+    def user_name(self) -> str:
+        """Who asks: the authenticated user, else the requesting-user-name the client sent."""
+        return self.user or checks.requesting_user(self.op)
 
     @cached_property
     def op(self) -> dict[str, Attribute]:
@@ -171,7 +180,7 @@ class Printer:
     def _ticket(self, req: Request) -> JobTicket:
         ticket, ignored = checks.job_ticket(req.op, req.job_group(), self.config.max_job_bytes)
         req.unsupported.extend(ignored)
-        return ticket
+        return dataclasses.replace(ticket, user_name=req.user) if req.user else ticket
 
     async def _receive_document(self, req: Request, writer: DocumentWriter) -> int:
         """Stream the document data into ``writer``; returns the decoded size in bytes."""
@@ -282,13 +291,13 @@ class Printer:
             raise RequestError(
                 StatusCode.CLIENT_ERROR_NOT_POSSIBLE, f"job {job.job_id} is already {job.state.name.lower()}"
             )
-        await self._call(self.sink.cancel_job, job.job_id, checks.requesting_user(req.op))
+        await self._call(self.sink.cancel_job, job.job_id, req.user_name)
         return self.respond(req, StatusCode.SUCCESSFUL_OK)
 
     async def cancel_my_jobs(self, req: Request) -> Message:
         """Cancel-My-Jobs (PWG 5100.11): the requesting user's jobs that have not ended (those of
         job-ids, if given) are canceled."""
-        user = checks.requesting_user(req.op)
+        user = req.user_name
         wanted = checks.integers(req.op, "job-ids")
         jobs = await self._call(self.sink.list_jobs, "not-completed", user, None)
         for job in jobs:
@@ -321,7 +330,7 @@ class Printer:
         limit = checks.one_integer(op, "limit")
         if limit is not None and limit < 1:
             raise checks.bad_request("bad limit")
-        user = checks.requesting_user(op) if checks.one_boolean(op, "my-jobs") else None
+        user = req.user_name if checks.one_boolean(op, "my-jobs") else None
         names = checks.requested(op, default=("job-id", "job-uri"))
         jobs = await self._call(self.sink.list_jobs, which, user, limit)
         response = self.respond(req, StatusCode.SUCCESSFUL_OK)
@@ -342,7 +351,7 @@ class Printer:
     async def identify_printer(self, req: Request) -> Message:
         """Identify-Printer (PWG 5100.13): logged, as there is nothing to flash or beep."""
         checks.keywords(req.op, "identify-actions")
-        log.info("identify-printer requested by %s", checks.safe(checks.requesting_user(req.op)))
+        log.info("identify-printer requested by %s", checks.safe(req.user_name))
         return self.respond(req, StatusCode.SUCCESSFUL_OK)
 
     OPERATIONS = {

@@ -2,7 +2,8 @@
 
 An admin sees every invoice.  A clerk sees the invoices printed under one of their print
 names (the IPP ``requesting-user-name`` a PC sent, kept as the invoice's owner and the job's
-user name), or under their own name when they have none.  Anything else is "not found" to
+user name) and under their own name (the owner of what they printed with their password when
+``printer.authentication`` is ``basic``).  Anything else is "not found" to
 them, never "forbidden": they do not learn that it exists.
 """
 
@@ -26,8 +27,9 @@ class Actor:
 
     @property
     def print_names(self) -> frozenset[str]:
-        """The owners whose invoices a clerk sees (their own name when none are set)."""
-        return self.owners or frozenset({self.name})
+        """The owners whose invoices a clerk sees: their print names and their own name (the owner of what they
+        printed with a password, ``printer.authentication: basic``)."""
+        return self.owners | {self.name}
 
 
 SYSTEM = Actor()

@@ -62,7 +62,7 @@ def test_a_session_found_by_its_id_carries_the_user_and_the_csrf_token(db: Datab
     session = find_session(db, session_id, idle=IDLE, absolute=ABSOLUTE)
     assert session is not None
     assert session.user == cleo and session.csrf == csrf
-    assert session.user.actor().print_names == frozenset({"CLEO-PC"})
+    assert session.user.actor().print_names == frozenset({"CLEO-PC", "cleo"})  # and what she printed with her password
 
 
 def test_every_login_gets_a_new_id_and_a_new_csrf_token(db: Database, cleo: User) -> None:
