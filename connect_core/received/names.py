@@ -187,18 +187,7 @@ def _write_temporary(folder: Path, data: bytes, mode: int) -> Path:
     """``data`` in a hidden file in ``folder`` with ``mode``, fsynced; the caller links it into place."""
     folder.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(dir=folder, prefix=".received-", suffix=".part")
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as handle:
-            fd = -1
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-    except BaseException:
-        if fd >= 0:
-            os.close(fd)
-        Path(name).unlink(missing_ok=True)
-        raise
+    _fill(fd, Path(name), data, mode)
     return Path(name)
 
 
@@ -219,7 +208,11 @@ def _link(temporary: Path, target: Path, data: bytes, mode: int) -> None:
 
 def _write_exclusive(target: Path, data: bytes, mode: int) -> None:
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
-    fd = os.open(target, flags, mode)
+    _fill(os.open(target, flags, mode), target, data, mode)
+
+
+def _fill(fd: int, path: Path, data: bytes, mode: int) -> None:
+    """Write ``data`` into the new file ``fd`` (at ``path``) with ``mode`` and fsync it; on any error the file goes."""
     try:
         os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as handle:
@@ -230,7 +223,7 @@ def _write_exclusive(target: Path, data: bytes, mode: int) -> None:
     except BaseException:
         if fd >= 0:
             os.close(fd)
-        target.unlink(missing_ok=True)
+        path.unlink(missing_ok=True)
         raise
 
 

@@ -377,11 +377,16 @@ async def send_form(site: Site, request: Request, session: Session | None) -> Re
 # -- one invoice ---------------------------------------------------------------------------
 
 
-def _invoice_id(request: Request) -> int:
-    raw = request.path_params["id"]
+def _path_id(request: Request, key: str, what: str) -> int:
+    """A positive number from the URL path (``/invoices/{id}``), else 404 "No such <what>"."""
+    raw = request.path_params[key]
     if not raw.isdigit() or len(raw) > 15 or int(raw) < 1:
-        raise HttpError(404, "No such invoice.")
+        raise HttpError(404, f"No such {what}.")
     return int(raw)
+
+
+def _invoice_id(request: Request) -> int:
+    return _path_id(request, "id", "invoice")
 
 
 async def invoice_page(site: Site, request: Request, session: Session | None) -> Response:
@@ -594,10 +599,7 @@ async def invoice_action(site: Site, request: Request, session: Session | None) 
 
 
 def _attachment_id(request: Request) -> int:
-    raw = request.path_params["aid"]
-    if not raw.isdigit() or len(raw) > 15 or int(raw) < 1:
-        raise HttpError(404, "No such attachment.")
-    return int(raw)
+    return _path_id(request, "aid", "attachment")
 
 
 async def attachment_add(site: Site, request: Request, session: Session | None) -> Response:
@@ -677,10 +679,7 @@ async def invoice_send_attachments(site: Site, request: Request, session: Sessio
 
 
 def _received_id(request: Request, key: str = "id") -> int:
-    raw = request.path_params[key]
-    if not raw.isdigit() or len(raw) > 15 or int(raw) < 1:
-        raise HttpError(404, "No such received invoice.")
-    return int(raw)
+    return _path_id(request, key, "received invoice")
 
 
 async def _received_page(site: Site, request: Request, session: Session | None, view: str) -> Response:
