@@ -54,7 +54,7 @@ class PrinterSettings:
 
 @dataclass(frozen=True)
 class TlsSettings:
-    enabled: bool = setting(False, help="serve ipps:// and the status page over TLS on the printer's port")
+    enabled: bool = setting(True, help="serve ipps:// and the status page over TLS on the printer's port")
     cert: str = setting("", help="the certificate (PEM) to serve; default: a self-signed one in the data dir")
     key: str = setting("", help="its private key (PEM); reloaded with the certificate on SIGHUP")
 

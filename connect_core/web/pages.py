@@ -165,7 +165,9 @@ async def _header(site: Site, session: Session | None) -> dict[str, Any]:
     actor = session.user.actor()
     status = await asyncio.to_thread(site.status, actor)
     return {"user": session.user, "csrf": session.csrf, "inbound": actor.inbound,
-            "inbound_mode": site.config.inbound.mode, **status}
+            "inbound_mode": site.config.inbound.mode,
+            "printing_checked": site.config.printer.authentication == "basic",
+            "seen_names": sorted(actor.print_names), **status}
 
 
 async def render(site: Site, request: Request, session: Session | None, template: str, status: int = 200,

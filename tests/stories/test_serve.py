@@ -37,8 +37,10 @@ def test_make_run_prints_the_printer_uri_and_serves_it(data_root: Path) -> None:
                 break
         text = "".join(lines)
         uri = f"ipp://127.0.0.1:{port}/ipp/print"
-        assert f"Printer URI:  {uri}" in text, text
-        assert f"Status page:  http://127.0.0.1:{port}/" in text
+        # TLS is on unless turned off: ipps:// first, plain ipp:// still open, the status page over https.
+        assert f"Printer URI:  ipps://127.0.0.1:{port}/ipp/print and {uri}" in text, text
+        assert f"Status page:  https://127.0.0.1:{port}/" in text
+        assert re.search(r"Certificate:  SHA-256 ([0-9A-F]{2}:){31}[0-9A-F]{2} \(self-signed", text), text
         assert "demo: invoices go to the local Pagero Online emulator at http://127.0.0.1:" in text
         attributes = Client(uri).printer_attributes("printer-name", "printer-uri-supported")
         assert attributes["printer-name"].value == "Pagero Printer"
@@ -94,7 +96,7 @@ def test_listen_on_port_0_prints_the_port_it_got(data_root: Path) -> None:
         while found is None and time.monotonic() < deadline:
             line = proc.stdout.readline()
             assert line, "serve ended before printing its printer URI"
-            found = re.search(r"Printer URI:  (ipp://127\.0\.0\.1:(\d+)/ipp/print)", line)
+            found = re.search(r"Printer URI:  .*?\b(ipp://127\.0\.0\.1:(\d+)/ipp/print)", line)
         assert found is not None and int(found.group(2)) != 0
         attributes = Client(found.group(1)).printer_attributes("printer-name")
         assert attributes["printer-name"].value == "Pagero Printer"

@@ -44,8 +44,11 @@ class Server:
     """One ``serve`` process; :meth:`start` again after a crash reuses the data dir."""
 
     def __init__(self, data_dir: Path, config: Path | None = None, extra_env: dict[str, str] | None = None,
-                 *, demo: bool = False) -> None:
+                 *, demo: bool = False, tls: bool | None = False) -> None:
         self.data_dir = data_dir
+        self.tls = tls
+        """TLS on the port (``tls.enabled``); None leaves the product's default (on).  Off by default here:
+        most stories speak plain HTTP to the status page; the TLS stories turn it on."""
         self.config = config
         self.demo = demo
         """Start as ``make run`` does (``serve --demo``): the local emulator while no account is set up."""
@@ -60,12 +63,15 @@ class Server:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'http' if self.tls is False else 'https'}://127.0.0.1:{self.port}"
 
     def start(self, env: dict[str, str] | None = None) -> Server:
         environment = dict(os.environ)
         environment.update({"PAGERO_PRINTER_DNSSD": "false", "PYTHONUNBUFFERED": "1"})
         environment.pop("PAGERO_CRASH_AT", None)
+        environment.pop("PAGERO_TLS_ENABLED", None)
+        if self.tls is not None:
+            environment["PAGERO_TLS_ENABLED"] = "on" if self.tls else "off"
         environment.update(self.extra_env)
         environment.update(env or {})
         argv = [sys.executable, "-m", "connect_core.cli", "serve", "--listen", f"127.0.0.1:{self.port}",

@@ -68,9 +68,11 @@ def login(page: Page, base: str, name: str, password: str = PASSWORD) -> None:
     page.wait_for_url(re.compile(r".*/outbound/files-to-send.*"))
 
 
-def api_login(base: str, name: str, password: str = PASSWORD) -> tuple[requests.Session, str]:
-    """A logged-in HTTP session (cookie) and its CSRF token, through the same login form."""
+def api_login(base: str, name: str, password: str = PASSWORD, *, verify: bool = True) -> tuple[requests.Session, str]:
+    """A logged-in HTTP session (cookie) and its CSRF token, through the same login form (``verify=False``:
+    over HTTPS with the server's self-signed certificate)."""
     session = requests.Session()
+    session.verify = verify
     form = session.get(base + "/login", timeout=30).text
     token = re.search(r'name="csrf" value="([^"]+)"', form)
     assert token is not None

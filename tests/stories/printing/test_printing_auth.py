@@ -8,6 +8,7 @@ URI, ``ipptool`` for the printer's attributes, and HTTP Basic requests for the r
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import tempfile
@@ -26,7 +27,7 @@ from tests.support.documents import invoice_pdf
 from tests.support.emulator import wait_until
 from tests.support.harness import Server
 from tests.support.ippclient import request
-from tests.support.web import PASSWORD, add_user
+from tests.support.web import PASSWORD, add_user, api_login
 
 AUTH = {"PAGERO_TLS_ENABLED": "on", "PAGERO_PRINTER_AUTHENTICATION": "basic"}
 
@@ -74,6 +75,11 @@ def test_a_job_needs_a_password_over_tls_and_belongs_to_who_gave_it(auth_server:
     # dan does not see it; cleo does, with no print name set for it.
     assert "AUTH-1" not in cli(auth_server.data_dir, "list", "--as", "dan").stdout
     assert "AUTH-1" in cli(auth_server.data_dir, "list", "--as", "cleo").stdout
+    # Her lists say what "hers" rests on: the password she printed with.
+    cleo, _ = api_login(f"https://127.0.0.1:{auth_server.port}", "cleo", verify=False)
+    whose = re.search(r'data-test="whose">(.*?)</p>', cleo.get(f"https://127.0.0.1:{auth_server.port}/outbound/sent",
+                                                              timeout=30).text, re.S)
+    assert whose is not None and "printed with your name and password" in whose.group(1)
 
 
 def test_the_printer_says_it_wants_a_password_and_still_answers_who_it_is(auth_server: Server) -> None:

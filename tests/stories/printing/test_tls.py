@@ -142,7 +142,7 @@ def test_a_given_certificate_is_used_and_reloaded_on_sighup(tmp_path: Path) -> N
     first = fingerprint(cert)
     config = tmp_path / "c.yaml"
     config.write_text(f"tls:\n  enabled: on\n  cert: {cert}\n  key: {key}\n")
-    server = Server(tmp_path / "data", config=config, extra_env={"PAGERO_LIMITS_IDLE_TIMEOUT": "3"}).start()
+    server = Server(tmp_path / "data", config=config, extra_env={"PAGERO_LIMITS_IDLE_TIMEOUT": "3"}, tls=None).start()
     try:
         assert served_fingerprint(server.port) == first
         assert not (server.data_dir / "tls").exists()  # no self-signed one is made beside the admin's
@@ -173,7 +173,7 @@ def test_a_broken_certificate_stops_start_up_with_one_line_naming_the_file(broke
     argv = [sys.executable, "-m", "connect_core.cli", "serve", "--listen", f"127.0.0.1:{free_port()}",
             "--data-dir", str(tmp_path / "data"), "--config", str(config)]
     result = subprocess.run(argv, capture_output=True, text=True, timeout=60, cwd=REPO,
-                            env={**os.environ, "PAGERO_PRINTER_DNSSD": "false"})
+                            env={**os.environ, "PAGERO_PRINTER_DNSSD": "false", "PAGERO_TLS_ENABLED": "on"})
     assert result.returncode == 2
     lines = [line for line in result.stderr.splitlines() if line.startswith("pagero-connect:")
              and "data in" not in line]

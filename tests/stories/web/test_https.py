@@ -1,5 +1,5 @@
-"""The status page over HTTPS (``tls.enabled``): a plain-HTTP page request is redirected, and Chromium logs
-in over TLS with a session cookie that is Secure, HttpOnly and SameSite."""
+"""The status page over HTTPS (``tls.enabled``, on unless the admin turns it off): a plain-HTTP page request
+is redirected, and Chromium logs in over TLS with a session cookie that is Secure, HttpOnly and SameSite."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from tests.support.web import PASSWORD, add_user
 
 @pytest.fixture
 def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    server = Server(tmp_path_factory.mktemp("https") / "data", extra_env={"PAGERO_TLS_ENABLED": "on"}).start()
+    server = Server(tmp_path_factory.mktemp("https") / "data", tls=None).start()  # the product's default
     yield server
     server.stop()
 

@@ -147,6 +147,11 @@ def test_a_clerk_sees_own_invoices_and_gets_404_for_another_clerks(office: Offic
     alice_sees = {r["owner"] for r in alice.get(f"{office.url}/api/invoices").json()["items"]}
     assert alice_sees <= {"alice", "Alice Smith"} and "Alice Smith" in alice_sees
     assert {r["owner"] for r in bob.get(f"{office.url}/api/invoices").json()["items"]} == {"bob"}
+    # Without printing passwords (printer.authentication: none), a clerk's lists say what "theirs" rests on.
+    whose = re.search(r'data-test="whose">(.*?)</p>', alice.get(f"{office.url}/outbound/sent").text, re.S)
+    assert whose is not None
+    assert "“Alice Smith”, “alice”" in whose.group(1) and "takes on trust" in whose.group(1)
+    assert 'data-test="whose"' not in admin.get(f"{office.url}/outbound/sent").text
 
     theirs = office.ids["bob"]
     for path in (f"/invoices/{theirs}", f"/invoices/{theirs}/pdf", f"/invoices/{theirs}/pdf?download=1",
