@@ -94,13 +94,14 @@ ProtectHostname=yes
 ProtectProc=invisible
 # AF_NETLINK: listing the network interfaces for DNS-SD.
 RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX AF_NETLINK
-# Ghostscript runs in a network namespace of its own (unshare --user --net): allow just those two.
-RestrictNamespaces=user net
+# The converters run in bubblewrap's namespaces (user, mount, PID, IPC, UTS, network, cgroup), made
+# without privilege; mounting inside them needs the @mount calls (no capability outside them).
+RestrictNamespaces=user mnt pid ipc uts net cgroup
 RestrictRealtime=yes
 RestrictSUIDSGID=yes
 LockPersonality=yes
 SystemCallArchitectures=native
-SystemCallFilter=@system-service
+SystemCallFilter=@system-service @mount
 SystemCallErrorNumber=EPERM
 CapabilityBoundingSet=
 AmbientCapabilities=

@@ -15,6 +15,7 @@ document took over cannot make the server run code.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import importlib
 import json
@@ -32,7 +33,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from printer_backend.confine import NOBODY
+from printer_backend.confine import NOBODY, confinement, python_folders
 from printer_backend.errors import BackendError, ConversionRefused, UnsupportedFormat
 from printer_backend.limits import Limits, in_words
 
@@ -94,18 +95,24 @@ class _Zygote:
 
     def _start(self, drop: bool) -> bool:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        # The same walls as Ghostscript's (confine.py): with bubblewrap, the zygote and its children see
+        # the system and this Python read-only, no spool, no configuration, no network, no other process.
+        walls = confinement()
         try:
             process = subprocess.Popen(
-                [sys.executable, "-m", "printer_backend.child", str(theirs.fileno())],
+                [*walls.prefix(drop, readable=python_folders()),
+                 sys.executable, "-m", "printer_backend.child", str(theirs.fileno())],
                 pass_fds=[theirs.fileno()],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
                 env=_clean_environment(),
                 cwd="/",
-                user=NOBODY if drop else None,
-                group=NOBODY if drop else None,
-                extra_groups=[] if drop else None,
+                start_new_session=True,  # its own process group, so that stopping it stops every process of it
+                # without setpriv, Python switches to nobody itself
+                user=NOBODY if drop and walls.setpriv is None else None,
+                group=NOBODY if drop and walls.setpriv is None else None,
+                extra_groups=[] if drop and walls.setpriv is None else None,
             )
         except OSError:
             ours.close()
@@ -124,7 +131,8 @@ class _Zygote:
                 break
         if not ready:
             ours.close()
-            process.kill()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
             process.wait()
             return False
         ours.settimeout(None)
@@ -137,7 +145,9 @@ class _Zygote:
             self._control = None
         if self._process is not None:
             if self._owner_pid == os.getpid():
-                self._process.kill()
+                if self._process.poll() is None:  # never signal a group whose leader was reaped
+                    with contextlib.suppress(ProcessLookupError):
+                        os.killpg(self._process.pid, signal.SIGKILL)
                 self._process.wait()
             self._process = None
 

@@ -11,8 +11,9 @@ is only the first of several walls:
 * rlimits on CPU seconds, address space, file size, core dumps and process count, applied by
   util-linux ``prlimit`` right before ``gs`` starts (no ``preexec_fn``, which is unsafe in a
   threaded server), and a wall-clock timeout that kills the whole process group;
-* where the platform allows, no network (a new network namespace via ``unshare``), the
-  identity of ``nobody`` when the server runs as root, and ``no_new_privs``;
+* where the platform allows, bubblewrap's namespaces (no network, its own processes, a read-only
+  system with only the job directory writable; else a network namespace via ``unshare``), the
+  identity of ``nobody`` when the server runs as root, and ``no_new_privs`` (see confine.py);
 * only ``out.pdf`` is taken from the job directory, which is deleted afterwards.
 
 :func:`isolation` says which of these apply on this machine.
@@ -42,7 +43,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from printer_backend.confine import NOBODY, base_environment, binary, confinement, limits_argv, nobody_can_reach
+from printer_backend.confine import (
+    NOBODY,
+    base_environment,
+    binary,
+    confinement,
+    exit_status,
+    limits_argv,
+)
 from printer_backend.errors import ConversionRefused, GhostscriptUnavailable
 from printer_backend.limits import Limits, in_words
 
@@ -124,7 +132,7 @@ def _version_tuple(version: str) -> tuple[int, ...]:
 def isolation() -> tuple[str, ...]:
     """Which confinement Ghostscript gets on this machine, in words (for notes and the status page)."""
     walls = confinement()
-    return ("-dSAFER", *walls.describe(walls.can_drop and nobody_can_reach(Path(tempfile.gettempdir()))))
+    return ("-dSAFER", *walls.describe(walls.can_drop_in(Path(tempfile.gettempdir()))))
 
 
 @dataclass(frozen=True)
@@ -278,7 +286,7 @@ def _key(limits: Limits, paper: str, work_root: Path | None) -> _Key:
     if prlimit is None:
         raise GhostscriptUnavailable("prlimit (util-linux) is missing; Ghostscript cannot be confined")
     root = Path(work_root) if work_root is not None else Path(tempfile.gettempdir())
-    drop = confinement().can_drop and nobody_can_reach(root)
+    drop = confinement().can_drop_in(root)
     return _Key(gs, prlimit, limits, _PAPER_SIZES[paper.upper()], root, drop)
 
 
@@ -295,7 +303,7 @@ def _start(key: _Key) -> _Started:
                 os.chown(path, NOBODY, NOBODY)
         limits = key.limits
         argv = [
-            *confinement().prefix(key.drop),
+            *confinement().prefix(key.drop, writable=job),
             *limits_argv(key.prlimit, limits),
             key.gs,
             "-dSAFER",
@@ -382,7 +390,8 @@ def _feed(process: subprocess.Popen[bytes], document: BinaryIO, *, wall_seconds:
     reader.start()
     writer = threading.Thread(target=_pour, args=(document, process.stdin), daemon=True)
     writer.start()
-    # The pipe reaches its end when gs exits (it cannot fork), so waiting for the reader is
+    # The pipe reaches its end when gs exits (it cannot fork; bubblewrap, when it wraps gs, holds no
+    # copy of the pipe beyond gs's own), so waiting for the reader is
     # waiting for gs, without the 50 ms polling of Popen.wait(timeout=...).
     reader.join(wall_seconds)
     timed_out = reader.is_alive()
@@ -392,7 +401,7 @@ def _feed(process: subprocess.Popen[bytes], document: BinaryIO, *, wall_seconds:
         reader.join(5)
     process.wait()
     writer.join(5)  # a dead reader breaks the pipe, so the writer ends too
-    return process.returncode, kept.decode("utf-8", "replace"), timed_out
+    return exit_status(process.returncode), kept.decode("utf-8", "replace"), timed_out
 
 
 def _pour(document: BinaryIO, stdin: BinaryIO) -> None:

@@ -49,7 +49,7 @@ from pathlib import Path
 from typing import Any
 
 from printer_backend.child import run_limited
-from printer_backend.confine import NOBODY, base_environment, binary, confinement, limits_argv, nobody_can_reach
+from printer_backend.confine import NOBODY, base_environment, binary, confinement, limits_argv
 from printer_backend.errors import BackendError
 from printer_backend.limits import Limits
 from printer_backend.pdftext import page_texts, read_output
@@ -249,7 +249,7 @@ def add_text_layer(source: Path, output: Path, pages: dict[int, bool], *, settin
         notes.append("OCR languages not installed, left out: " + ", ".join(missing))
     with tempfile.TemporaryDirectory(prefix="pagero-ocr-") as scratch_name:
         scratch = Path(scratch_name)
-        drop = confinement().can_drop and nobody_can_reach(scratch.parent)
+        drop = confinement().can_drop_in(scratch.parent)
         if drop:
             os.chown(scratch, NOBODY, NOBODY)
         done = itertools.count()
@@ -361,7 +361,7 @@ def _render(source: Path, page: int, dpi: int, image: Path, folder: Path, drop: 
     pdftoppm = binary("pdftoppm")
     assert pdftoppm is not None
     rendering = replace(settings, page_seconds=max(settings.page_seconds, RENDER_SECONDS))
-    argv = [*_tool(pdftoppm, rendering, drop), "-q", "-png", "-gray",
+    argv = [*_tool(pdftoppm, rendering, drop, folder), "-q", "-png", "-gray",
             "-r", str(dpi), "-f", str(page), "-l", str(page), "-singlefile", "-", "page"]
     with open(source, "rb") as document:
         process = subprocess.Popen(argv, env=_env(folder), cwd=folder, stdin=document, stdout=subprocess.DEVNULL,
@@ -389,7 +389,7 @@ def _read_page(engine: Engine, image: Path, folder: Path, drop: bool, turn: int,
     if prepared.get("blank"):
         return PageText(0, turned=turn, failed="no text found")
     skew = float(prepared.get("skew", 0.0))
-    argv = [*_tool(engine.path, settings, drop), "stdin", "out",
+    argv = [*_tool(engine.path, settings, drop, folder), "stdin", "out",
             "--dpi", str(dpi), "-l", "+".join(languages), "-c", "textonly_pdf=1", "pdf", "tsv"]
     with open(upright, "rb") as picture:
         process = subprocess.Popen(argv, env=_env(folder), cwd=folder, stdin=picture, stdout=subprocess.DEVNULL,
@@ -406,7 +406,7 @@ def _read_page(engine: Engine, image: Path, folder: Path, drop: bool, turn: int,
 
 def _orientation(engine: Engine, image: Path, folder: Path, drop: bool, dpi: int, settings: OcrSettings) -> int:
     """Quarter turns (degrees counter-clockwise) that make the page upright, when Tesseract is sure; else 0."""
-    argv = [*_tool(engine.path, settings, drop), "stdin", "stdout",
+    argv = [*_tool(engine.path, settings, drop, folder), "stdin", "stdout",
             "--dpi", str(dpi), "--psm", "0"]
     with open(image, "rb") as picture:
         process = subprocess.Popen(argv, env=_env(folder), cwd=folder, stdin=picture, stdout=subprocess.PIPE,
@@ -527,12 +527,13 @@ def _overlap(a: Sequence[_Word], b: Sequence[_Word]) -> bool:
     return a[0].left < b[-1].right and b[0].left < a[-1].right
 
 
-def _tool(program: str, settings: OcrSettings, drop: bool) -> list[str]:
-    """The confined argv up to ``program``: walls, rlimits, and a lower priority than taking in print jobs."""
+def _tool(program: str, settings: OcrSettings, drop: bool, folder: Path) -> list[str]:
+    """The confined argv up to ``program`` working in ``folder``: walls, rlimits, and a lower priority than
+    taking in print jobs."""
     prlimit, nice = binary("prlimit"), binary("nice")
     assert prlimit is not None
     lower = [nice, "-n", "10"] if nice is not None else []
-    return [*confinement().prefix(drop), *limits_argv(prlimit, settings.limits()), *lower, program]
+    return [*confinement().prefix(drop, writable=folder), *limits_argv(prlimit, settings.limits()), *lower, program]
 
 
 def _env(folder: Path) -> dict[str, str]:

@@ -19,7 +19,7 @@ import tempfile
 import threading
 from pathlib import Path
 
-from printer_backend.confine import NOBODY, base_environment, binary, confinement, limits_argv, nobody_can_reach
+from printer_backend.confine import NOBODY, base_environment, binary, confinement, limits_argv
 from printer_backend.errors import BackendError
 from printer_backend.limits import Limits
 
@@ -58,10 +58,10 @@ def page_texts(source: Path, pages: int, *, limits: Limits, max_chars: int = MAX
     pdftotext, prlimit = _tools()
     with open(source, "rb") as document, tempfile.TemporaryDirectory(prefix="pagero-text-") as scratch:
         walls = confinement()
-        drop = walls.can_drop and nobody_can_reach(Path(scratch).parent)
+        drop = walls.can_drop_in(Path(scratch).parent)
         if drop:
             os.chown(scratch, NOBODY, NOBODY)
-        argv = [*walls.prefix(drop), *limits_argv(prlimit, limits),
+        argv = [*walls.prefix(drop, writable=Path(scratch)), *limits_argv(prlimit, limits),
                 pdftotext, "-layout", "-enc", "UTF-8", "-eol", "unix", "-q", "-l", str(pages), "-", "-"]
         env = {**base_environment(), "TMPDIR": scratch, "TMP": scratch, "TEMP": scratch}
         process = subprocess.Popen(argv, env=env, cwd=scratch, stdin=document, stdout=subprocess.PIPE,

@@ -22,6 +22,7 @@ import stat
 import subprocess
 import sys
 import sysconfig
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,9 +30,12 @@ import pytest
 
 from connect_core.config import load_config
 from connect_core.systemd import STATE_DIR, packaged_unit
+from ipp.status import StatusCode
 from tests.support.harness import REPO, free_port, wait_for_port
 from tests.support.ippclient import Client
 from tests.support.privilege import as_root
+from tests.support.processes import descendants
+from tests.support.processes import uids as user_ids
 
 SYSTEM_PYTHON = Path("/usr/bin/python3")
 CONSOLE_SCRIPT = """#!{python}
@@ -199,6 +203,28 @@ def test_install_service_then_the_unit_command_serves_as_the_unprivileged_user(
         owner = subprocess.run(as_root(["stat", "-c", "%u", str(data / "printer-uuid")]), capture_output=True,
                                text=True, check=True).stdout.strip()
         assert owner == str(account.pw_uid)
+
+        # So do its converters, each behind bubblewrap (no network, no view of the data dir): the
+        # Ghostscript started ahead of the next PostScript job and the Python converters' zygote (started
+        # for the first document that needs it: a text job).
+        client = Client(f"ipp://127.0.0.1:{port}/ipp/print")
+        assert client.print_job(b"Invoice 1\nTotal 1.00 EUR\n", fmt="text/plain").code == StatusCode.SUCCESSFUL_OK
+        client.close()
+        deadline = time.monotonic() + 60  # liveness only
+        while time.monotonic() < deadline:
+            children = descendants(server)
+            if any(p.endswith("/gs") for p in children.values()) and \
+                    any("python" in p for p in children.values()):
+                break
+            time.sleep(0.1)
+        assert any(p.endswith("/gs") for p in children.values()), children
+        assert any("python" in p for p in children.values()), children
+        for pid, program in children.items():
+            assert user_ids(pid) == {account.pw_uid}, (program, user_ids(pid))
+            if program.endswith("/gs") or "python" in program:
+                for namespace in ("net", "mnt"):
+                    assert os.readlink(f"/proc/{pid}/ns/{namespace}") != os.readlink(f"/proc/{server}/ns/{namespace}")
+        assert "read-only view of the system (bubblewrap)" in log.read_text(errors="replace")
 
         # systemd's KillSignal=SIGTERM goes to the server itself; runuser passes on its exit code.
         signal_as_root(server, "TERM")

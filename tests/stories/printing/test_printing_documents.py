@@ -16,6 +16,7 @@ from ipp.status import JobState, StatusCode
 from tests.support.documents import invoice_pdf
 from tests.support.harness import CORPUS, Server
 from tests.support.ippclient import Client, job_id
+from tests.support.processes import descendants
 
 
 def finished_jobs(data_dir: Path, count: int, timeout: float = 180.0) -> dict[int, Any]:
@@ -51,19 +52,8 @@ def test_every_corpus_pdf_arrives_unchanged(server: Server) -> None:
 
 
 def waiting_ghostscripts(parent: int) -> set[int]:
-    """Ghostscript processes started by ``parent`` (each has exec'd through its confinement wrappers)."""
-    found = set()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            program = (entry / "cmdline").read_bytes().split(b"\0")[0]
-        except (OSError, IndexError, ValueError):
-            continue
-        if ppid == parent and program.endswith(b"/gs"):
-            found.add(int(entry.name))
-    return found
+    """Ghostscript processes started by ``parent`` (through its confinement wrappers)."""
+    return {pid for pid, program in descendants(parent).items() if program.endswith("/gs")}
 
 
 def wait_for(predicate: Any, timeout: float = 60.0) -> Any:

@@ -64,7 +64,7 @@ def test_a_step_runs_in_another_process_with_a_clean_environment_and_limits(monk
     limits = Limits(cpu_seconds=7, memory_bytes=300 * 2**20, output_bytes=5 * 2**20)
     seen = run_limited(where_am_i, limits=limits)
     assert seen["pid"] != os.getpid()
-    assert set(seen["environment"]) <= {"PATH", "LC_ALL", "PYTHONPATH"}
+    assert set(seen["environment"]) <= {"PATH", "LC_ALL", "PYTHONPATH", "PWD"}  # PWD: bubblewrap names the cwd
     assert seen["limits"] == {
         "RLIMIT_AS": [300 * 2**20, 300 * 2**20],
         "RLIMIT_CPU": [7, 8],

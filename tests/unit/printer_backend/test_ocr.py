@@ -39,6 +39,7 @@ from printer_backend.ocr import (
 from printer_backend.readable import readable
 from tests.support import scans
 from tests.support.harness import CORPUS
+from tests.support.processes import descends_from
 
 INVOICE = CORPUS / "printed" / "Mustangproject__MustangGnuaccountingBeispielRE-20190610_507.pdf"
 NUMBER = "RE-20190610/507"
@@ -78,8 +79,7 @@ def watch_children(stop: threading.Event, seen: dict[str, dict[str, Any]]) -> No
                 if name not in ("tesseract", "pdftoppm") or name in seen:
                     continue
                 status = (entry / "status").read_text()
-                parent = int(next(line for line in status.splitlines() if line.startswith("PPid:")).split()[1])
-                if parent != os.getpid():  # ours: the walls exec into each other, so the tool is our child
+                if not descends_from(int(entry.name), os.getpid()):  # ours, through the walls' wrappers
                     continue
                 uid = int(next(line for line in status.splitlines() if line.startswith("Uid:")).split()[1])
                 limits = (entry / "limits").read_text()
