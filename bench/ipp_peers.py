@@ -109,12 +109,18 @@ def _stop(proc: subprocess.Popen[str] | subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def ippeveprinter(root: Path) -> Iterator[Target]:
+def ippeveprinter(root: Path, *, tls: bool = False) -> Iterator[Target]:
     """CUPS ippeveprinter on a free loopback port; yields it and stops it (and its D-Bus) after.
 
     Debian's build initialises Avahi even with ``-r off`` and exits ("Unable to
     initialize DNS-SD") without a system bus, so it gets a private ``dbus-daemon`` on
     a Unix socket in ``root``; no Avahi daemon is on that bus, so nothing is announced.
+
+    It always answers ``ipps://`` on the same port as ``ipp://``.  With ``tls``, ``-K`` points
+    it at a private key folder, ``root/ippeve-keys``, where it makes its self-signed certificate
+    (RSA 2048, for ``localhost``) at the first TLS connection, or uses the ``localhost.crt`` and
+    ``localhost.key`` a caller put there first; without ``-K`` it would make it in the system's
+    ``/etc/cups/ssl`` (running as root), which the bench must not touch.
     """
     bus = root / "dbus"
     bus.mkdir()
@@ -122,6 +128,10 @@ def ippeveprinter(root: Path) -> Iterator[Target]:
     config.write_text(DBUS_CONFIG.format(socket=bus / "socket"))
     spool = root / "ippeve-spool"
     spool.mkdir()
+    keys: list[str] = []
+    if tls:
+        (root / "ippeve-keys").mkdir(mode=0o700, exist_ok=True)
+        keys = ["-K", str(root / "ippeve-keys")]
     port = free_port()
     with ExitStack() as stack:
         dbus = subprocess.Popen(["dbus-daemon", f"--config-file={config}", "--nofork", "--print-address"],
@@ -132,7 +142,7 @@ def ippeveprinter(root: Path) -> Iterator[Target]:
         log = stack.enter_context(open(root / "ippeveprinter.log", "wb"))
         eve = subprocess.Popen(
             ["ippeveprinter", "-n", "localhost", "-p", str(port), "-r", "off", "-c", "/bin/true",
-             "-f", "application/pdf", "-d", str(spool), "BenchEve"],
+             "-f", "application/pdf", "-d", str(spool), *keys, "BenchEve"],
             stdout=log, stderr=subprocess.STDOUT, env=env,
         )
         stack.callback(_stop, eve)
@@ -142,9 +152,13 @@ def ippeveprinter(root: Path) -> Iterator[Target]:
 
 
 @contextmanager
-def pagero(root: Path) -> Iterator[Target]:
-    """Our printer (``pagero-connect serve``, DNS-SD off) on a free loopback port; yields it and stops it after."""
-    server = Server(root / "pagero-data").start()
+def pagero(root: Path, *, tls: bool = False) -> Iterator[Target]:
+    """Our printer (``pagero-connect serve``, DNS-SD off) on a free loopback port; yields it and stops it after.
+
+    With ``tls`` it serves ``ipps://`` beside ``ipp://`` on that port (its self-signed certificate is made in
+    its data dir); the yielded URI stays ``ipp://``.  Without, plain IPP only (``tls.enabled`` off).
+    """
+    server = Server(root / "pagero-data", tls=tls).start()
     try:
         assert server.proc is not None
         check_loopback_only(server.port)
