@@ -22,6 +22,7 @@ import itertools
 import random
 import select
 import socket
+import ssl
 import struct
 import threading
 import time
@@ -252,8 +253,10 @@ class Poster:
     sends before the body is read (and the reset that follows when it closes) is seen.
     """
 
-    def __init__(self, port: int, host: str = "127.0.0.1", timeout: float = 10.0) -> None:
+    def __init__(self, port: int, host: str = "127.0.0.1", timeout: float = 10.0,
+                 tls: ssl.SSLContext | None = None, authorization: str | None = None) -> None:
         self.host, self.port, self.timeout = host, port, timeout
+        self.tls, self.authorization = tls, authorization
         self._sock: socket.socket | None = None
         self.connections = 0
 
@@ -265,12 +268,16 @@ class Poster:
     def post(self, body: bytes, path: str = PATH, content_type: str = "application/ipp") -> Answer:
         """Send one request and return its answer; raises :class:`Hang` after ``timeout`` seconds."""
         if self._sock is None:
-            self._sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
-            self._sock.setblocking(False)
+            sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
+            if self.tls is not None:  # the handshake blocking, the exchange not
+                sock = self.tls.wrap_socket(sock, server_hostname=self.host)
+            sock.setblocking(False)
+            self._sock = sock
             self.connections += 1
         sock = self._sock
+        credentials = f"Authorization: {self.authorization}\r\n" if self.authorization else ""
         head = (f"POST {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\nContent-Type: {content_type}\r\n"
-                f"Content-Length: {len(body)}\r\n\r\n").encode()
+                f"{credentials}Content-Length: {len(body)}\r\n\r\n").encode()
         try:
             answer = self._exchange(sock, memoryview(head + body))
         except BaseException:
@@ -288,13 +295,16 @@ class Poster:
             if remaining <= 0:
                 raise Hang(f"no answer after {self.timeout:g} s ({sent} of {len(data)} bytes sent)")
             writers = [sock] if sent < len(data) else []
-            readable, writable, _ = select.select([sock], writers, [], remaining)
+            if isinstance(sock, ssl.SSLSocket) and sock.pending():  # decrypted bytes select cannot see
+                readable, writable = [sock], []
+            else:
+                readable, writable, _ = select.select([sock], writers, [], remaining)
             if readable:
                 try:
                     chunk = sock.recv(1 << 16)
-                except (ConnectionResetError, BrokenPipeError):
+                except (ConnectionResetError, BrokenPipeError, ssl.SSLEOFError, ssl.SSLZeroReturnError):
                     chunk = b""
-                except BlockingIOError:
+                except (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
                     continue
                 received += chunk
                 answer = parse_answer(bytes(received), eof=not chunk)
@@ -304,9 +314,9 @@ class Poster:
             elif writable:
                 try:
                     sent += sock.send(data[sent : sent + (1 << 16)])
-                except BlockingIOError:
+                except (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
                     continue
-                except (ConnectionResetError, BrokenPipeError):
+                except (ConnectionResetError, BrokenPipeError, ssl.SSLEOFError):
                     sent = len(data)  # the server stopped reading; its answer may still be there
 
 
@@ -394,15 +404,17 @@ class Report:
 
 
 def run(port: int, stream: Iterable[Case], workers: int = 4, timeout: float = 10.0,
-        progress: Callable[[Report], None] | None = None) -> Report:
-    """Send every case in ``stream`` with ``workers`` keep-alive connections; judge every answer."""
+        progress: Callable[[Report], None] | None = None, *,
+        tls: ssl.SSLContext | None = None, authorization: str | None = None) -> Report:
+    """Send every case in ``stream`` with ``workers`` keep-alive connections (over ``tls``, with the
+    ``authorization`` header when given); judge every answer."""
     report = Report()
     lock = threading.Lock()
     source = iter(stream)
     started = time.monotonic()
 
     def work() -> None:
-        poster = Poster(port, timeout=timeout)
+        poster = Poster(port, timeout=timeout, tls=tls, authorization=authorization)
         try:
             while True:
                 with lock:

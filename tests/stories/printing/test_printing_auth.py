@@ -7,9 +7,11 @@ URI, ``ipptool`` for the printer's attributes, and HTTP Basic requests for the r
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import shutil
+import ssl
 import subprocess
 import tempfile
 import urllib.parse
@@ -21,6 +23,7 @@ import requests
 
 from ipp.codec import Attribute, Tag, decode, encode
 from ipp.status import Operation, StatusCode
+from tests.support import fuzzipp
 from tests.support.cli import cli
 from tests.support.cupsd import private_cupsd
 from tests.support.documents import invoice_pdf
@@ -117,3 +120,35 @@ def test_cups_prints_over_ipps_with_a_password_and_the_invoice_is_the_users(auth
     rows = wait_until(lambda: [r for r in json.loads(cli(auth_server.data_dir, "list", "--json").stdout)
                                if r["invoice_number"] == "AUTH-3"] or None, timeout=60)
     assert {r["owner"] for r in rows} == {"anna"}  # not "mallory", the name CUPS sent
+
+
+def test_hostile_requests_over_tls_with_a_password_get_proper_answers(tmp_path: Path) -> None:
+    """The fuzz run of test_fuzz.py (CUPS fuzzipp's cases), over ipps:// with a user's password, so every
+    case reaches the IPP parser behind TLS and authentication; then without a password, none does."""
+    root = Path(tempfile.mkdtemp(prefix="pagero-test-", dir="/var/tmp"))
+    config = root / "pagero.yaml"
+    config.write_text("limits:\n  max_job_bytes: 4194304\n  idle_timeout: 10\n")  # as test_fuzz.py
+    server = Server(root / "data", config=config, extra_env=AUTH)
+    server.data_dir.mkdir(parents=True)
+    add_user(server.data_dir, "anna")
+    server.start()
+    context = ssl.create_default_context()
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE  # its self-signed certificate
+    try:
+        credentials = "Basic " + base64.b64encode(f"anna:{PASSWORD}".encode()).decode()
+        report = fuzzipp.run(server.port, fuzzipp.cases(server.uri, 20261206, 400), workers=4, timeout=10.0,
+                             tls=context, authorization=credentials)
+        assert report.sent == 400
+        assert not report.failures, fuzzipp.describe(report)
+        assert report.counts["ipp 0x0000"] > 0 and report.counts["ipp 0x0400"] > 0, fuzzipp.describe(report)
+        # Without a password: nothing but printer attributes, and every answer still a proper one.
+        anonymous = fuzzipp.run(server.port, fuzzipp.cases(server.uri, 20261207, 100), workers=2, timeout=10.0,
+                                tls=context)
+        assert anonymous.sent == 100 and "hang" not in anonymous.counts and "error" not in anonymous.counts
+        assert anonymous.counts["http 401"] > 0, fuzzipp.describe(anonymous)
+        assert not [problem for _, problem in anonymous.failures if not problem.startswith("HTTP 401")]
+        assert "Traceback" not in server.log_text()
+        assert json.loads(cli(server.data_dir, "list", "--json").stdout) is not None
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)

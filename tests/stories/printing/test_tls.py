@@ -24,7 +24,10 @@ from ipp.tls import fingerprint, make_self_signed
 from tests.support.harness import IPPTOOL_DIR, REPO, Server, free_port
 from tests.support.samples import expected_tests, suite_dir
 
-SUITES = [("ipp-1.1.test", "1.1"), ("ipp-2.0.test", "2.0"), ("ipp-everywhere.test", "2.0")]
+# Each stock suite over ipps://; the two core ones over plain ipp:// on the same TLS port too (ipp-everywhere
+# over plain IPP is test_conformance.py's, on a port without TLS: the sniffing path is what differs here).
+RUNS = [("ipps", "ipp-1.1.test", "1.1"), ("ipps", "ipp-2.0.test", "2.0"), ("ipps", "ipp-everywhere.test", "2.0"),
+        ("ipp", "ipp-1.1.test", "1.1"), ("ipp", "ipp-2.0.test", "2.0")]
 TLS = {"PAGERO_TLS_ENABLED": "on", "PAGERO_LIMITS_IDLE_TIMEOUT": "3"}
 
 
@@ -47,8 +50,7 @@ def served_fingerprint(port: int) -> str:
     return ":".join(digest[i:i + 2] for i in range(0, len(digest), 2))
 
 
-@pytest.mark.parametrize("scheme", ["ipps", "ipp"])
-@pytest.mark.parametrize(("suite", "version"), SUITES)
+@pytest.mark.parametrize(("scheme", "suite", "version"), RUNS)
 def test_the_stock_suites_pass_over_ipps_and_ipp(scheme: str, suite: str, version: str, tls_server: Server,
                                                  tmp_path: Path) -> None:
     folder = suite_dir(tmp_path / "suite", "ipp-1.1.test", "ipp-2.0.test", "ipp-everywhere.test")
