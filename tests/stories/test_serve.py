@@ -13,6 +13,9 @@ from pathlib import Path
 import pytest
 
 from ipp.status import StatusCode
+from tests.support.cli import invoices
+from tests.support.documents import invoice_pdf
+from tests.support.emulator import wait_until
 from tests.support.harness import REPO, Server, free_port
 from tests.support.ippclient import Client
 
@@ -44,6 +47,12 @@ def test_make_run_prints_the_printer_uri_and_serves_it(data_root: Path) -> None:
         assert "demo: invoices go to the local Pagero Online emulator at http://127.0.0.1:" in text
         attributes = Client(uri).printer_attributes("printer-name", "printer-uri-supported")
         assert attributes["printer-name"].value == "Pagero Printer"
+        # The installed command (not this checkout on sys.path) reads an invoice: its converters, behind their
+        # walls, find the code too.
+        assert Client(uri).print_file(invoice_pdf(data_root / "i.pdf", "RUN-1")).code == StatusCode.SUCCESSFUL_OK
+        read = wait_until(lambda: [r for r in invoices(data_root / "data") if r["invoice_number"] == "RUN-1"],
+                          timeout=120)
+        assert read[0]["state"] != "invalid", read
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(30)
