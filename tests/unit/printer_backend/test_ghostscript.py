@@ -41,6 +41,10 @@ HOSTILE = {
         lambda c: f"%!PS\n(%pipe%touch /tmp/pagero-pwned-{c.token}) (w) file closefile showpage\n",
         "/invalidfileaccess",
     ),
+    "a fork bomb through a %pipe%": (
+        lambda c: "%!PS\n(%pipe%bomb() { bomb | bomb & }; bomb) (r) file closefile showpage\n",
+        "/invalidfileaccess",
+    ),
     "write a file in /tmp": (
         lambda c: f"%!PS\n/f (/tmp/pagero-pwned-{c.token}) (w) file def f (x) writestring f closefile showpage\n",
         "/invalidfileaccess",
