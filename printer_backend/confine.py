@@ -133,7 +133,7 @@ def view(writable: Path | None, readable: Iterable[Path] = (), enter: bool = Tru
 def python_folders() -> list[Path]:
     """What a Python child must see besides the system: its interpreter's prefixes, its import path, and this
     package wherever it lives (an editable install finds it through an import hook, not the path)."""
-    here = Path(__file__).resolve().parent
+    here = str(Path(__file__).resolve().parent)
     return [Path(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, *sys.path, here) if p and os.path.isdir(p)]
 
 

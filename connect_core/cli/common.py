@@ -130,6 +130,13 @@ def _adopt(config: Config, server: RunningServer, own_config: bool) -> Config:
     return config.replace(data)
 
 
+def _empty_folder(path: Path) -> bool:
+    try:
+        return path.is_dir() and not any(path.iterdir())
+    except OSError:
+        return False
+
+
 def settle_data_dir(config: Config, use: str | None, *, own_config: bool) -> Config:
     """The configuration a command runs with, its data dir checked against the servers running here.
 
@@ -137,9 +144,10 @@ def settle_data_dir(config: Config, use: str | None, *, own_config: bool) -> Con
     makes an empty one beside a running server: without an explicit data dir (``--data-dir``,
     the config or ``PAGERO_STORAGE_DATA_DIR``) it follows the one running server (with that
     server's settings when ``own_config`` is False), and refuses when several run; with an
-    explicit one it refuses and names the server's.  With no server running, only :data:`CREATE`
-    commands may go on (their store is created); :data:`READ` ones refuse.  :data:`TEMPLATES`
-    follows a single server but never refuses and says nothing.
+    explicit one it refuses and names the server's, except that a :data:`CREATE` command may start
+    a store in an explicit folder that exists and is empty (made on purpose, not mistyped).  With no
+    server running, only :data:`CREATE` commands may go on (their store is created); :data:`READ`
+    ones refuse.  :data:`TEMPLATES` follows a single server but never refuses and says nothing.
     """
     from connect_core.running import running_servers
 
@@ -175,6 +183,9 @@ def settle_data_dir(config: Config, use: str | None, *, own_config: bool) -> Con
                            "or name the data dir it uses with --data-dir")
     if explicit:
         if quiet:
+            return config
+        if use == CREATE and _empty_folder(data_dir):
+            _say(data_dir, " (new)")
             return config
         if len(servers) == 1:
             raise ConnectError(f"no Pagero Connect data in {data_dir}, but the server running as pid "

@@ -60,6 +60,18 @@ def test_a_data_dir_without_a_store_is_refused_while_the_server_runs_elsewhere(d
         assert not typo.exists()
 
 
+def test_a_folder_made_for_a_second_office_takes_its_first_user_while_another_server_runs(data_root: Path) -> None:
+    with running(data_root / "X"):
+        second = data_root / "second"
+        second.mkdir()
+        added = pagero_connect("user", "add", "anna", "--admin", "--password-stdin", "--data-dir", str(second),
+                               stdin=PASSWORD + "\n")
+        assert added.returncode == 0, added.stderr
+        assert added.stderr.splitlines()[0] == f"pagero-connect: data in {second} (new)"
+        with running(second) as other:
+            api_login(other.url, "anna")
+
+
 def test_with_several_servers_the_command_line_asks_which(data_root: Path) -> None:
     with running(data_root / "one") as one, running(data_root / "two") as two:
         for args in (("list",), ("user", "add", "anna", "--admin", "--password-stdin")):

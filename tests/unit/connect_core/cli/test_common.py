@@ -49,6 +49,21 @@ def test_an_explicit_data_dir_without_a_store_names_the_running_servers_data_dir
         assert not (data_root / "typo").exists()
 
 
+def test_an_explicit_empty_folder_made_on_purpose_takes_a_new_store_beside_a_running_server(
+        data_root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with running(data_root / "served"):
+        made = data_root / "second"
+        made.mkdir()
+        config = load_config(None, {"storage.data_dir": str(made)})
+        assert settle_data_dir(config, CREATE, own_config=False) is config
+        assert stderr_lines(capsys)[-1] == f"pagero-connect: data in {made} (new)"
+        with pytest.raises(ConnectError, match="use --data-dir"):  # reading an empty folder is still a mistake
+            settle_data_dir(config, READ, own_config=False)
+        (made / "notes.txt").write_text("not ours\n")  # a folder with other things in it is not made for us
+        with pytest.raises(ConnectError, match="use --data-dir"):
+            settle_data_dir(config, CREATE, own_config=False)
+
+
 def test_an_existing_store_is_used_and_named(data_root: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with running(data_root / "served") as server:
         config = load_config(None, {"storage.data_dir": str(server.data_dir)})
