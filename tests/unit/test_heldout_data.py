@@ -6,6 +6,7 @@ import datetime as dt
 import functools
 import json
 import re
+import unicodedata
 from collections import Counter
 from decimal import Decimal
 from pathlib import Path
@@ -42,8 +43,10 @@ NUMBER = re.compile(r"(?P<int>\d{1,3}(?:(?P<sep>[ .,'])\d{3})*|\d+)(?:(?P<dec>[.
 
 @functools.cache
 def page_text(path: Path) -> str:
-    """Every page's text (pypdf), whitespace collapsed."""
-    return " ".join("\n".join(page.extract_text() or "" for page in PdfReader(path).pages).split())
+    """Every page's text (pypdf), whitespace collapsed; an accent that TeX sets as a spacing mark before its
+    letter ("L´azaro", "M ´onica") is put back on the letter."""
+    text = " ".join("\n".join(page.extract_text() or "" for page in PdfReader(path).pages).split())
+    return unicodedata.normalize("NFC", re.sub(r"\u00b4(\w)", "\\1\u0301", text.replace(" \u00b4", "\u00b4")))
 
 
 def raw_truth(sample: HeldOut) -> dict:
@@ -90,7 +93,8 @@ def date_spellings(day: dt.date) -> set[str]:
             name = names[day.month - 1]
             for month in {name, name[:3]}:
                 for y in years:
-                    spellings.update({f"{d} {month} {y}", f"{d}. {month} {y}", f"{month} {d}, {y}"})
+                    spellings.update({f"{d} {month} {y}", f"{d}. {month} {y}", f"{month} {d}, {y}",
+                                      f"{d}-{month}-{y}"})
     return spellings
 
 
@@ -201,8 +205,14 @@ def test_embedded_xml_truth(sample: HeldOut) -> None:
     if xml is None:
         return
     fields = read_xml(xml, (1, len(reader.pages)))
+    text = flat_lower(page_text(sample.path))
     for key in ("invoice_number", "issue_date", "due_date", "currency", "total"):
-        assert getattr(fields, key) == sample.truth[key], key
+        value = getattr(fields, key)
+        if key == "due_date" and sample.truth[key] is None and value is not None:
+            # the truth is what the page shows: an XML due date the page does not print is not on it
+            assert not any(spelling in text for spelling in date_spellings(value)), value
+            continue
+        assert value == sample.truth[key], key
 
 
 def test_notice_names_every_producer_and_licence_file() -> None:
