@@ -21,7 +21,7 @@ from pathlib import Path
 
 import yaml
 
-from connect_core.pipeline.extract.values import find_amounts, find_currencies, find_dates
+from connect_core.pipeline.extract.values import REFERENCE, find_amounts, find_currencies, find_dates
 
 LABELS_FILE = Path(__file__).with_name("labels.yaml")
 #: How the value was placed relative to its label, and how much that placement is trusted.
@@ -106,7 +106,7 @@ def plain_lines(rows: Sequence[Sequence[Cell]]) -> str:
 
 # -- pairing labels with values ------------------------------------------------------------------
 
-_TOKEN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9./\-_]*[A-Za-z0-9])?")
+_TOKEN = re.compile(REFERENCE)
 _LEAD = re.compile(r"^[\s:.#°º\-–]*(?:(?:no|nr|n°|nº|num)\.?[\s:.#]*)?")
 
 

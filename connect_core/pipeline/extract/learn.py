@@ -39,7 +39,7 @@ from connect_core.pipeline.extract.templates import (
     label_cells,
     read_anchor,
 )
-from connect_core.pipeline.extract.values import find_amounts, find_currencies, find_dates
+from connect_core.pipeline.extract.values import SIGNS, find_amounts, find_currencies, find_dates
 
 #: The fields a layout can learn, in the order they are tried.
 LEARNABLE = ("invoice_number", "issue_date", "due_date", "currency", "total", "buyer")
@@ -47,7 +47,7 @@ LEARNABLE = ("invoice_number", "issue_date", "due_date", "currency", "total", "b
 MAX_TEXTS = 60
 _PLACE_SCORE = {"after": 3.0, "right": 2.5, "below": 2.0}
 _LETTERS = re.compile(r"[^\W\d_]")
-_CURRENCY_AT_END = re.compile(r"\s*(?:[€$£¥]|\b[A-Z]{3}|\bkr\.?|zł)\s*$")
+_CURRENCY_AT_END = re.compile(r"\s*(?:" + SIGNS + r"|\b[A-Z]{3}|\bkr\.?|zł)\s*$")
 
 
 @dataclass(frozen=True)
@@ -209,7 +209,7 @@ def _spans(text: str, field: str, value: object, formats: Sequence[str]) -> Iter
             if match is not None:
                 yield match.start(), match.end()
             else:
-                symbol = re.search(r"[€$£¥]|\bkr\b|zł", text)
+                symbol = re.search(SIGNS + r"|\bkr\b|zł", text)
                 if symbol is not None:
                     yield symbol.start(), symbol.end()
     elif isinstance(value, str) and value.strip():
@@ -226,7 +226,7 @@ def _is_label(text: str) -> bool:
     text = text.strip(" :#.-|")
     if len(_LETTERS.findall(text)) < 2 or any(c.isdigit() for c in text):
         return False
-    return re.fullmatch(r"(?:[A-Z]{3}|[€$£¥]|kr|zł)", text) is None
+    return re.fullmatch(r"(?:[A-Z]{3}|" + SIGNS + r"|kr|zł)", text) is None
 
 
 def _anchors_for(rows: Sequence[Sequence[Cell]], index: int, cell: Cell, start: int, end: int, field: str,

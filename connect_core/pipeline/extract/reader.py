@@ -17,6 +17,7 @@ from decimal import Decimal
 
 from connect_core.pipeline.extract.fields import Found
 from connect_core.pipeline.extract.values import (
+    REFERENCE,
     currency_code,
     decimal_separator,
     find_amounts,
@@ -93,7 +94,7 @@ NUMBER_LABELS = _labels([
 _TITLE_THEN_NO = re.compile(rf"\b(?P<title>{_TITLE})\b(?P<gap>[^\n]{{0,40}}?)\s{_NO}", re.IGNORECASE)
 #: "Facture FA-2017-0010", "Invoice FA-2017-0008", "Rechnung 181301674"
 _TITLE_THEN_TOKEN = re.compile(rf"\b(?P<title>{_TITLE})\s*:?\s+(?=[A-Za-z0-9./_-]*\d)", re.IGNORECASE)
-_TOKEN = re.compile(r"[:.#]?\s*(?P<token>[A-Za-z0-9](?:[A-Za-z0-9./\-_]*[A-Za-z0-9])?)(?![\w/-])")
+_TOKEN = re.compile(rf"[:.#]?\s*(?P<token>{REFERENCE})(?![\w/-])")
 
 ISSUE_LABELS = _labels([
     ("de", r"\b(?:rechnungs|beleg|ausstellungs|ausgabe)-?datum\b|\bdatum der rechnung\b", 0.9),

@@ -55,6 +55,7 @@ import yaml
 from connect_core.pipeline.extract.fields import FIELD_NAMES, ExtractError, Found
 from connect_core.pipeline.extract.grid import Cell
 from connect_core.pipeline.extract.values import (
+    REFERENCE,
     currency_code,
     find_amounts,
     find_currencies,
@@ -74,7 +75,7 @@ ANCHORS_FOUND = 0.6
 #: The share of a fingerprint's texts a page must print, unless the template says otherwise.
 DEFAULT_SHARE = 0.6
 KEYS = {"name", "keywords", "fields", "date_formats", "decimal_separator", "date_order", "fingerprint"}
-_TOKEN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9./\-_]*[A-Za-z0-9])?")
+_TOKEN = re.compile(REFERENCE)
 _SPACED_NUMBER = re.compile(r"[A-Za-z0-9][A-Za-z0-9./\-_]*(?: ?[/-] ?[A-Za-z0-9][A-Za-z0-9./\-_]*)+")
 
 

@@ -1,7 +1,8 @@
 """Dates, amounts and currencies as printed on invoices in German, French, English, Dutch and Swedish.
 
-Numeric dates with dots are always day-first (05.03.2018); with slashes or dashes the
-caller says the order (``"dmy"`` or ``"mdy"``) because 03/05/2018 cannot tell by itself.
+Numeric dates with dots are always day-first (05.03.2018), and so are dates with a month name between
+dashes (2-Aug-23); with slashes or dashes the caller says the order (``"dmy"`` or ``"mdy"``) because
+03/05/2018 cannot tell by itself.
 Amounts accept either decimal separator (1.234,56 and 1,234.56), grouping with spaces
 (1 234,56), a leading or trailing sign and a currency symbol or ISO code on either side.
 """
@@ -32,8 +33,15 @@ for _month, _names in enumerate((
     for _name in _names.split():
         MONTHS[_name] = _month
 
+#: An invoice, order or customer number as printed: letters and digits joined by ``. / - _``, and by a colon
+#: between digits ("2024:1337"); it starts and ends with a letter or digit.
+REFERENCE = r"[A-Za-z0-9](?:(?:[A-Za-z0-9./\-_]|(?<=\d):(?=\d))*[A-Za-z0-9])?"
+
+#: The one-character currency signs, as a regular-expression class.
+SIGNS = "[€$£¥₹]"
 CURRENCY_SYMBOLS = {
-    "€": "EUR", "$": "USD", "£": "GBP", "¥": "JPY", "kr": "SEK", "kr.": "SEK", "fr.": "CHF", "zł": "PLN",
+    "€": "EUR", "$": "USD", "£": "GBP", "¥": "JPY", "₹": "INR", "kr": "SEK", "kr.": "SEK", "fr.": "CHF",
+    "zł": "PLN",
 }
 #: Codes are matched in capitals only, so words such as "try" or "cad" in running text are no currency.
 ISO_CURRENCIES = frozenset(
@@ -52,13 +60,14 @@ _DATE = re.compile(
     r"|(?P<td>\d{1,2})(?:\.|:[ae]|er|st|nd|rd|th)?\s+(?:de\s+)?(?P<tm>" + _MONTH_NAMES + r")\.?,?\s+"
     r"(?:de\s+)?(?P<ty>\d{4}|\d{2}(?![:.]?\d))"
     r"|(?P<um>" + _MONTH_NAMES + r")\.?\s+(?P<ud>\d{1,2})(?:st|nd|rd|th)?\s?,?\s+(?P<uy>\d{4})"
+    r"|(?P<hd>\d{1,2})-(?P<hm>" + _MONTH_NAMES + r")-(?P<hy>\d{4}|\d{2})"  # 02-Aug-2023, 2-Aug-23
     r")" + _EDGE_AFTER,
     re.IGNORECASE,
 )
 
-_CURRENCY = r"(?:[€$£¥]|\b(?:" + "|".join(sorted(ISO_CURRENCIES)) + r")\b|\b[kK]r\b\.?|\bzł)"
+_CURRENCY = r"(?:" + SIGNS + r"|\b(?:" + "|".join(sorted(ISO_CURRENCIES)) + r")\b|\b[kK]r\b\.?|\bzł)"
 _AMOUNT = re.compile(
-    r"(?:(?P<lead>[-−])(?=(?:[€$£¥]|[A-Z]{3})\s?\d))?(?P<pre>" + _CURRENCY + r")?\s?"
+    r"(?:(?P<lead>[-−])(?=(?:" + SIGNS + r"|[A-Z]{3})\s?\d))?(?P<pre>" + _CURRENCY + r")?\s?"
     r"(?P<sign>[-−]\s?)?"
     r"(?<![\d.,])(?P<num>"
     r"\d{1,3}(?:[ ']\d{3})+[.,]\d{1,4}"  # 1 234,56 (grouped by spaces: only with decimals, or columns merge)
@@ -176,6 +185,8 @@ def _date_of(match: re.Match[str], order: str) -> dt.date | None:
         year = _year(match["sy"])
     elif match["td"]:
         year, month, day = _year(match["ty"]), MONTHS[match["tm"].lower()], int(match["td"])
+    elif match["hd"]:
+        year, month, day = _year(match["hy"]), MONTHS[match["hm"].lower()], int(match["hd"])
     else:
         year, month, day = int(match["uy"]), MONTHS[match["um"].lower()], int(match["ud"])
     try:

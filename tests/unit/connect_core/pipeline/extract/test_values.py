@@ -106,6 +106,11 @@ def test_a_number_label_ending_its_line_takes_the_value_below() -> None:
     assert invoice_number("Rechnungsnummer Rechnungsdatum\nR-100 05.03.2018") == "R-100"
 
 
+def test_a_colon_between_digits_belongs_to_the_number_and_a_colon_after_the_label_does_not() -> None:
+    assert invoice_number("Rechnungsnummer Datum\n2024:1337 23. Juli 2026") == "2024:1337"
+    assert invoice_number("Invoice No.:4711") == "4711"
+
+
 @pytest.mark.parametrize("reference", [
     "Bestellnummer: 4711", "Lieferschein Nr. 4711", "Auftragsnummer 4711", "Kundennummer: 4711",
     "Order no. 4711", "PO 4711", "Rechnung gemäß Bestellung Nr. 4711", "Facture liée FA-4711",
@@ -126,6 +131,9 @@ def test_other_references_are_not_invoice_numbers(reference: str) -> None:
     # A space the PDF's text run puts before the comma; a two-digit year after a month name; a time is no year.
     ("August 3 , 2014", "mdy", dt.date(2014, 8, 3)), ("28 Jan 15", "dmy", dt.date(2015, 1, 28)),
     ("3 May 12:30", "dmy", None),
+    # A month name between dashes (Oracle's DD-MON-YY, Indian and British bills); day first whatever the order.
+    ("Dated 2-Aug-23", "mdy", dt.date(2023, 8, 2)), ("02-AUG-2023", "dmy", dt.date(2023, 8, 2)),
+    ("INV-12-Aug-2023", "dmy", None),
 ])
 def test_date_formats(text: str, order: str, expected: dt.date | None) -> None:
     assert parse_date(text, order) == expected
@@ -154,6 +162,7 @@ def test_slash_dates_follow_the_document() -> None:
     ("SEK 1 234,56", Decimal("1234.56"), "SEK"), ("1234,56", Decimal("1234.56"), None),
     ("-8,79", Decimal("-8.79"), None), ("- 1,12 EUR", Decimal("-1.12"), "EUR"),
     ("233,47-", Decimal("-233.47"), None), ("1.234.567,00", Decimal("1234567.00"), None),
+    ("₹135.01", Decimal("135.01"), "INR"),
 ])
 def test_amount_formats(text: str, expected: Decimal, currency: str | None) -> None:
     (amount,) = list(find_amounts(text))
