@@ -21,7 +21,14 @@ from pathlib import Path
 
 import yaml
 
-from connect_core.pipeline.extract.values import REFERENCE, find_amounts, find_currencies, find_dates
+from connect_core.pipeline.extract.values import (
+    COLUMN_SUMS,
+    REFERENCE,
+    column_sums,
+    find_amounts,
+    find_currencies,
+    find_dates,
+)
 
 LABELS_FILE = Path(__file__).with_name("labels.yaml")
 #: How the value was placed relative to its label, and how much that placement is trusted.
@@ -236,6 +243,8 @@ def _total(rows: Sequence[Sequence[Cell]], cell: Cell, match: re.Match[str], str
     if amounts:
         currency = next((code for text in [cell.text, *rest] for code in find_currencies(text)), None)
         value = amounts[-1].value
+        if column_sums([amount.value for amount in amounts]):
+            base *= COLUMN_SUMS
         return [Candidate("total", (value, amounts[-1].currency or currency), base, cell.page, "right", match.group())]
     if len(row) >= 3 and _column_amounts(rows, row, cell, decimal) != 1:
         return []  # a column header of the item table ("Qty  Price  Total"): the cells below are line amounts

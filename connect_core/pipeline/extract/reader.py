@@ -17,7 +17,9 @@ from decimal import Decimal
 
 from connect_core.pipeline.extract.fields import Found
 from connect_core.pipeline.extract.values import (
+    COLUMN_SUMS,
     REFERENCE,
+    column_sums,
     currency_code,
     decimal_separator,
     find_amounts,
@@ -430,6 +432,8 @@ def _total(lines: Sequence[Line], decimal: str | None) -> tuple[Found, str | Non
             if amount is None:
                 continue
             score = label.score if match.start() < 20 else label.score * 0.8
+            if column_sums([found.value for found in find_amounts(line.text[match.end():], decimal)]):
+                score *= COLUMN_SUMS
             if best is None or score >= best[0]:
                 best = (score, index, amount[0], amount[1])
     if best is None:

@@ -138,6 +138,17 @@ def find_amounts(text: str, decimal: str | None = None) -> Iterator[Amount]:
         yield Amount(number, currency, match.start("num"), match.end())
 
 
+#: How much less a total label's amount counts when it ends a row of column sums (see :func:`column_sums`).
+COLUMN_SUMS = 0.8
+
+
+def column_sums(amounts: list[Decimal]) -> bool:
+    """Whether the amounts after a total label are a table's column sums ("Total 69,132.78 12,443.90 12,443.90":
+    taxable value, tax, tax total) rather than a grand total: three or more of them, the last not the sum of
+    the two before it (net + VAT = gross)."""
+    return len(amounts) >= 3 and amounts[-3] + amounts[-2] != amounts[-1]
+
+
 def parse_amount(text: str, decimal: str | None = None) -> Decimal | None:
     """The last amount in ``text`` (totals stand at the end of their line), or ``None``."""
     amounts = list(find_amounts(text, decimal))

@@ -92,6 +92,25 @@ def test_a_totals_row_under_its_headers_gives_the_gross_not_what_is_left_to_pay(
     assert invoice.total == Decimal("197.65") and invoice.currency == "EUR"
 
 
+def test_a_tax_summary_rows_column_sums_do_not_outrank_the_grand_total_above_them(tmp_path: Path) -> None:
+    # The grand total stands alone after the lines; the tax summary under it ends with its own "Total" row of
+    # column sums (taxable value, tax, tax total), whose last amount is the tax, not the invoice's total.
+    pdf = page(tmp_path / "gst.pdf", [
+        (60, 60, "Kaveri Cloud Services Pvt Ltd"), (330, 100, "Invoice No."), (450, 100, "Dated"),
+        (330, 112, "KCS-7731"), (450, 112, "14-Mar-24"),
+        (60, 200, "Particulars"), (480, 200, "Amount"),
+        (60, 214, "Managed hosting, March"), right(540, 214, "10,000.00"),
+        (60, 226, "IGST @ 18%"), right(540, 226, "1,800.00"),
+        (300, 250, "Total"), right(540, 250, "INR 11,800.00"),
+        (60, 300, "HSN/SAC"), (250, 300, "Taxable Value"), (350, 300, "Tax Amount"), (460, 300, "Total Tax"),
+        (60, 312, "998315"), right(320, 312, "10,000.00"), right(420, 312, "1,800.00"), right(540, 312, "1,800.00"),
+        (180, 324, "Total"), right(320, 324, "10,000.00"), right(420, 324, "1,800.00"), right(540, 324, "1,800.00"),
+    ])
+    (invoice,) = read_invoices(pdf)
+    assert invoice.invoice_number == "KCS-7731" and invoice.issue_date == dt.date(2024, 3, 14)
+    assert invoice.total == Decimal("11800.00") and invoice.currency == "INR"
+
+
 def test_a_credit_note_keeps_its_negative_total_and_says_it_is_one(tmp_path: Path) -> None:
     pdf = page(tmp_path / "credit.pdf", [
         (60, 60, "Bürotechnik Weber GmbH"),
