@@ -73,6 +73,8 @@ def api_login(base: str, name: str, password: str = PASSWORD, *, verify: bool = 
     over HTTPS with the server's self-signed certificate)."""
     session = requests.Session()
     session.verify = verify
+    # requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE from the environment override a session's verify=False
+    session.trust_env = verify
     form = session.get(base + "/login", timeout=30).text
     token = re.search(r'name="csrf" value="([^"]+)"', form)
     assert token is not None
