@@ -112,7 +112,7 @@ def build(config: Config, tls: ServerTls | None = None) -> Product:
     certificate = None if tls is None else (lambda: {"fingerprint": tls.fingerprint,
                                                       "self_signed": tls.certificate.self_signed})
     web = create_app(config, db, spool, printer_config.name, printer.path, intake=intake, pipeline=pipeline,
-                     on_settings=on_settings, certificate=certificate)
+                     on_settings=on_settings, certificate=certificate, printer_schemes=printer_config.schemes)
     app = IppApp(printer, web, HttpLimits(idle_timeout=config.limits.idle_timeout),
                  authenticate=printing_login(db) if config.printer.authentication == "basic" else None)
     return Product(config, db, spool, intake, pipeline, printer, app, on_settings)

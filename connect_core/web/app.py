@@ -112,10 +112,11 @@ def _error(site: Site, request: Request, status: int, message: str, json: bool) 
 def create_app(config: Config, db: Database, spool: Spool, printer_name: str, printer_path: str = "/ipp/print", *,
                intake: PrintIntake | None = None, pipeline: Pipeline | None = None,
                on_settings: list[Callable[[Config], None]] | None = None,
-               certificate: Callable[[], dict[str, Any]] | None = None) -> Starlette:
+               certificate: Callable[[], dict[str, Any]] | None = None,
+               printer_schemes: tuple[str, ...] = ("ipp",)) -> Starlette:
     """The status page app: every view, the JSON API with ``/openapi.json``, and the printer's icons."""
     site = Site(config, db, spool, printer_name, printer_path, intake, pipeline,
-                on_settings if on_settings is not None else [], certificate)
+                on_settings if on_settings is not None else [], certificate, printer_schemes)
     routes: list[BaseRoute] = []
     for path, methods, handler, access, csrf in pages.ROUTES:
         routes.append(Route(path, guard(site, handler, access=access, json=False, csrf=csrf), methods=methods))

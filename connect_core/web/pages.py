@@ -229,7 +229,8 @@ async def login_form(site: Site, request: Request, session: Session | None, *, s
     no_users = await asyncio.to_thread(user_count, site.db) == 0
     next_page = request.query_params.get("next", "")
     html = templates.get_template("login.html").render(
-        printer_name=site.printer_name, printer_uri=f"ipp://{host}{site.printer_path}", login_csrf=token,
+        printer_name=site.printer_name, printer_uris=[f"{scheme}://{host}{site.printer_path}" for scheme in
+                                                     site.printer_schemes], login_csrf=token,
         no_users=no_users, message=message, name=name, next=_back({"back": next_page}, ""), path="/login")
     response = HTMLResponse(html, status_code=status)
     if new:

@@ -43,6 +43,8 @@ class Site:
     """Called with the new settings after an admin saves them (``serve`` restarts the uploader here)."""
     certificate: Callable[[], dict[str, Any]] | None = None
     """The TLS certificate served now (fingerprint, self-signed or not), when the port speaks TLS."""
+    printer_schemes: tuple[str, ...] = ("ipp",)
+    """The schemes the printer answers on, the secure one first (as in printer-uri-supported)."""
     _online: dict[str, Any] = field(default_factory=dict, init=False)
     _online_at: float = field(default=0.0, init=False)
     _online_lock: threading.Lock = field(default_factory=threading.Lock, init=False)

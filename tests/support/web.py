@@ -68,13 +68,19 @@ def login(page: Page, base: str, name: str, password: str = PASSWORD) -> None:
     page.wait_for_url(re.compile(r".*/outbound/files-to-send.*"))
 
 
+def insecure_session() -> requests.Session:
+    """A session that takes the server's self-signed certificate, whatever REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE
+    in the environment say (requests lets them override a session's ``verify=False``)."""
+    session = requests.Session()
+    session.verify = False
+    session.trust_env = False
+    return session
+
+
 def api_login(base: str, name: str, password: str = PASSWORD, *, verify: bool = True) -> tuple[requests.Session, str]:
     """A logged-in HTTP session (cookie) and its CSRF token, through the same login form (``verify=False``:
     over HTTPS with the server's self-signed certificate)."""
-    session = requests.Session()
-    session.verify = verify
-    # requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE from the environment override a session's verify=False
-    session.trust_env = verify
+    session = requests.Session() if verify else insecure_session()
     form = session.get(base + "/login", timeout=30).text
     token = re.search(r'name="csrf" value="([^"]+)"', form)
     assert token is not None

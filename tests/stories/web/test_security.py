@@ -292,6 +292,10 @@ def test_first_visit_shows_the_login_form_with_the_user_add_hint_and_the_api_des
     page = requests.get(server.url + "/")
     assert page.status_code == 200
     assert 'action="/login"' in page.text and "pagero-connect user add NAME --admin" in page.text
+    # plain HTTP (TLS turned off): the one printer URI there is
+    told = re.search(r'data-test="printer-uri">(.*?)</div>', page.text, re.S)
+    assert told is not None and re.findall(r"<code>(.*?)</code>", told.group(1)) == [
+        f"ipp://127.0.0.1:{server.port}/ipp/print"]
     document = requests.get(server.url + "/openapi.json")
     assert document.status_code == 200
     spec = document.json()
