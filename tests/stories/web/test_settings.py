@@ -117,8 +117,6 @@ def test_admin_changes_settings_and_tests_the_connection(browser: Browser, data_
 
         phone = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
         small = phone.new_page()
-        small.goto(server.url + "/")
-        shot(small, "login-phone")
         login(small, server.url, "anna")
         small.goto(f"{server.url}/settings")
         shot(small, "settings-phone")
