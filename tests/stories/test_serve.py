@@ -18,7 +18,7 @@ from tests.support.documents import invoice_pdf
 from tests.support.emulator import wait_until
 from tests.support.harness import REPO, Server, free_port
 from tests.support.ippclient import Client
-from tests.support.web import insecure_session
+from tests.support.web import insecure_session, login_page_uris
 
 
 def test_make_run_prints_the_printer_uri_and_serves_it(data_root: Path) -> None:
@@ -48,9 +48,7 @@ def test_make_run_prints_the_printer_uri_and_serves_it(data_root: Path) -> None:
         assert "demo: invoices go to the local Pagero Online emulator at http://127.0.0.1:" in text
         # The login page tells a newcomer the same: the secure URI first, the plain one for older computers.
         login = insecure_session().get(f"https://127.0.0.1:{port}/login", timeout=30).text
-        told = re.search(r'data-test="printer-uri">(.*?)</div>', login, re.S)
-        assert told is not None and re.findall(r"<code>(.*?)</code>", told.group(1)) == [
-            f"ipps://127.0.0.1:{port}/ipp/print", uri]
+        assert login_page_uris(login) == [f"ipps://127.0.0.1:{port}/ipp/print", uri]
         attributes = Client(uri).printer_attributes("printer-name", "printer-uri-supported")
         assert attributes["printer-name"].value == "Pagero Printer"
         # The installed command (not this checkout on sys.path) reads an invoice: its converters, behind their

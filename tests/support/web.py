@@ -77,6 +77,13 @@ def insecure_session() -> requests.Session:
     return session
 
 
+def login_page_uris(html: str) -> list[str]:
+    """The printer URIs the login page tells a newcomer to add, in the order shown."""
+    told = re.search(r'data-test="printer-uri">(.*?)</div>', html, re.S)
+    assert told is not None, "the login page names no printer URI"
+    return re.findall(r"<code>(.*?)</code>", told.group(1))
+
+
 def api_login(base: str, name: str, password: str = PASSWORD, *, verify: bool = True) -> tuple[requests.Session, str]:
     """A logged-in HTTP session (cookie) and its CSRF token, through the same login form (``verify=False``:
     over HTTPS with the server's self-signed certificate)."""

@@ -431,11 +431,12 @@ def _total(lines: Sequence[Line], decimal: str | None) -> tuple[Found, str | Non
             amount = _amount_after(lines, index, match.end(), decimal)
             if amount is None:
                 continue
+            value, currency, sums = amount
             score = label.score if match.start() < 20 else label.score * 0.8
-            if column_sums([found.value for found in find_amounts(line.text[match.end():], decimal)]):
+            if sums:
                 score *= COLUMN_SUMS
             if best is None or score >= best[0]:
-                best = (score, index, amount[0], amount[1])
+                best = (score, index, value, currency)
     if best is None:
         return None
     score, index, value, currency = best
@@ -443,9 +444,11 @@ def _total(lines: Sequence[Line], decimal: str | None) -> tuple[Found, str | Non
 
 
 def _amount_after(lines: Sequence[Line], index: int, position: int, decimal: str | None
-                  ) -> tuple[Decimal, str | None] | None:
-    """The last amount after a total label on its line, or an amount standing alone on the next line."""
+                  ) -> tuple[Decimal, str | None, bool] | None:
+    """The last amount after a total label on its line, or an amount standing alone on the next line; and
+    whether the amounts on the label's line are a table's column sums (see :func:`column_sums`)."""
     amounts = list(find_amounts(lines[index].text[position:], decimal))
+    sums = column_sums([amount.value for amount in amounts])
     if not amounts and index + 1 < len(lines):
         below = lines[index + 1].text
         amounts = [a for a in find_amounts(below, decimal) if not below[:a.start].strip("-€$£ ").strip()]
@@ -455,7 +458,7 @@ def _amount_after(lines: Sequence[Line], index: int, position: int, decimal: str
         return None
     amount = amounts[-1]
     currency = amount.currency or next(find_currencies(lines[index].text), None)
-    return amount.value, currency
+    return amount.value, currency, sums
 
 
 def _currency(lines: Sequence[Line], beside_total: Found | None) -> Found | None:
